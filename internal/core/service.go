@@ -1,0 +1,341 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/randid"
+	"github.com/numgate/numgate/internal/store"
+)
+
+// Config configures a Service. Store, Identifier and Pseudonymizer are required.
+type Config struct {
+	Store         store.Store
+	Identifier    network.Identifier
+	Pseudonymizer *msisdn.Pseudonymizer
+	// Lifetime is an attempt's default deadline after creation (default 5 min).
+	Lifetime time.Duration
+	// IdentifyTimeout bounds one identification (default 5 s); an identifier
+	// that is slower yields OutcomeOperatorUnavailable.
+	IdentifyTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives audit lines; it never sees a phone number.
+	Logger *slog.Logger
+}
+
+// Service runs verification attempts. It is safe for concurrent use, and
+// several replicas may share one store.
+type Service struct {
+	store    store.Store
+	ident    network.Identifier
+	pseudo   *msisdn.Pseudonymizer
+	lifetime time.Duration
+	timeout  time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// NewService checks cfg and returns a Service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Identifier == nil || cfg.Pseudonymizer == nil {
+		return nil, errors.New("core: Store, Identifier and Pseudonymizer are required")
+	}
+	s := &Service{
+		store: cfg.Store, ident: cfg.Identifier, pseudo: cfg.Pseudonymizer,
+		lifetime: cfg.Lifetime, timeout: cfg.IdentifyTimeout, now: cfg.Now, log: cfg.Logger,
+	}
+	if s.lifetime <= 0 {
+		s.lifetime = 5 * time.Minute
+	}
+	if s.timeout <= 0 {
+		s.timeout = 5 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Now returns the service's clock reading.
+func (s *Service) Now() time.Time { return s.now() }
+
+// StartRequest opens an attempt.
+type StartRequest struct {
+	ClientID string
+	Dialect  string
+	// ClaimedNumber is the E.164 number the user typed, or empty when the
+	// number is given only later (CAMARA's /verify).
+	ClaimedNumber string
+	// Lifetime overrides the service's default deadline when positive.
+	Lifetime time.Duration
+	// Data is the dialect's own JSON, stored with the attempt.
+	Data []byte
+}
+
+// Start creates an attempt in state created.
+func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, error) {
+	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
+		return store.Attempt{}, ErrInvalidClaim
+	}
+	life := r.Lifetime
+	if life <= 0 {
+		life = s.lifetime
+	}
+	now := s.now().UTC()
+	a := store.Attempt{
+		ID:            randid.ID(),
+		ClientID:      r.ClientID,
+		Dialect:       r.Dialect,
+		State:         string(StateCreated),
+		ClaimedNumber: r.ClaimedNumber,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		Deadline:      now.Add(life),
+		Data:          r.Data,
+	}
+	if r.ClaimedNumber != "" {
+		a.ClaimedHash = s.pseudo.Pseudonym(r.ClaimedNumber)
+	}
+	if err := s.store.CreateAttempt(ctx, a); err != nil {
+		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "attempt started",
+		slog.String("attempt", a.ID), slog.String("client", a.ClientID), slog.String("dialect", a.Dialect))
+	return a, nil
+}
+
+// Get returns an attempt. An open attempt past its deadline is expired on
+// the way (so every reader sees the same truth without waiting for a sweep).
+func (s *Service) Get(ctx context.Context, id string) (store.Attempt, error) {
+	a, err := s.store.GetAttempt(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Attempt{}, ErrNotFound
+	}
+	if err != nil {
+		return store.Attempt{}, fmt.Errorf("core: get attempt: %w", err)
+	}
+	if State(a.State).Open() && !s.now().Before(a.Deadline) {
+		return s.expire(ctx, id)
+	}
+	return a, nil
+}
+
+// UpdateData replaces the dialect data of an attempt.
+func (s *Service) UpdateData(ctx context.Context, id string, data []byte) (store.Attempt, error) {
+	return s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		a.Data = data
+		return a, nil
+	})
+}
+
+// DeviceArrived records that the device opened its URL, asks the network who
+// it is, and decides the attempt. It is idempotent: on an attempt that is
+// already decided or consumed it changes nothing and returns the attempt as
+// it is. A device arriving after the deadline gets ErrExpired.
+func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Connection, userAgent string) (store.Attempt, error) {
+	seen, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		switch State(a.State) {
+		case StateCreated:
+		case StateDeviceSeen, StateDecided, StateConsumed:
+			return a, errAlready
+		case StateExpired:
+			return a, ErrExpired
+		}
+		if !s.now().Before(a.Deadline) {
+			return a, ErrExpired
+		}
+		a.State = string(StateDeviceSeen)
+		a.DeviceAddr = conn.Addr.String()
+		a.UserAgent = userAgent
+		return a, nil
+	})
+	if errors.Is(err, errAlready) {
+		return s.Get(ctx, id)
+	}
+	if errors.Is(err, ErrExpired) {
+		if _, xerr := s.expire(ctx, id); xerr != nil {
+			return store.Attempt{}, xerr
+		}
+		return store.Attempt{}, ErrExpired
+	}
+	if err != nil {
+		return store.Attempt{}, err
+	}
+
+	conn.Hint = seen.ClaimedNumber
+	if conn.At.IsZero() {
+		conn.At = s.now()
+	}
+	ictx, cancel := context.WithTimeout(ctx, s.timeout)
+	who, ierr := s.ident.Identify(ictx, conn)
+	cancel()
+
+	return s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if State(a.State) != StateDeviceSeen {
+			return a, ErrWrongState
+		}
+		a.State = string(StateDecided)
+		switch {
+		case ierr != nil:
+			a.Outcome = string(outcomeOf(ierr))
+		case !msisdn.Valid(who.Number):
+			a.Outcome = string(OutcomeOperatorUnavailable)
+		default:
+			a.DeviceNumber = who.Number
+			a.DeviceHash = s.pseudo.Pseudonym(who.Number)
+			a.IdentifiedBy = who.Source
+			switch {
+			case a.ClaimedNumber == "":
+				a.Outcome = string(OutcomeIdentified)
+			case msisdn.Equal(a.ClaimedNumber, who.Number):
+				a.Outcome = string(OutcomeMatch)
+			default:
+				a.Outcome = string(OutcomeNoMatch)
+			}
+		}
+		a.ClaimedNumber = "" // compared: only the pseudonym stays
+		s.log.LogAttrs(ctx, slog.LevelInfo, "attempt decided",
+			slog.String("attempt", a.ID), slog.String("outcome", a.Outcome),
+			slog.String("identified_by", a.IdentifiedBy), slog.Bool("fallback_advised", Outcome(a.Outcome).FallbackAdvised()))
+		return a, nil
+	})
+}
+
+// Claim is a number the backend asks about after identification: in clear
+// E.164, or as CAMARA's SHA-256 hex hash. Exactly one is set.
+type Claim struct {
+	Number string
+	Hash   string
+}
+
+// Check validates a claim's form.
+func (c Claim) Check() error {
+	switch {
+	case c.Number != "" && c.Hash != "", c.Number == "" && c.Hash == "":
+		return fmt.Errorf("%w: give exactly one of number and hash", ErrInvalidClaim)
+	case c.Number != "" && !msisdn.Valid(c.Number):
+		return ErrInvalidClaim
+	case c.Hash != "" && !msisdn.ValidHash(c.Hash):
+		return ErrInvalidClaim
+	}
+	return nil
+}
+
+// Compare compares a claim with the device's identified number and consumes
+// the attempt: the answer is given once. It returns whether they match.
+func (s *Service) Compare(ctx context.Context, id string, c Claim) (bool, error) {
+	if err := c.Check(); err != nil {
+		return false, err
+	}
+	var matched bool
+	_, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if State(a.State) != StateDecided || !Outcome(a.Outcome).Identified() || a.DeviceNumber == "" {
+			return a, ErrWrongState
+		}
+		if c.Number != "" {
+			matched = msisdn.Equal(c.Number, a.DeviceNumber)
+		} else {
+			matched = msisdn.MatchesHash(a.DeviceNumber, c.Hash)
+		}
+		a.Outcome = string(OutcomeNoMatch)
+		if matched {
+			a.Outcome = string(OutcomeMatch)
+		}
+		return consumed(a), nil
+	})
+	return matched, err
+}
+
+// Take hands out a decided attempt's result once and consumes the attempt.
+// The returned attempt still carries the device number (the last time it is
+// visible); the stored one no longer does. A second Take gets ErrWrongState.
+func (s *Service) Take(ctx context.Context, id string) (store.Attempt, error) {
+	var taken store.Attempt
+	_, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if State(a.State) != StateDecided {
+			return a, ErrWrongState
+		}
+		taken = a
+		taken.State = string(StateConsumed)
+		return consumed(a), nil
+	})
+	return taken, err
+}
+
+// ExpireDue expires open attempts whose deadline has passed (at most limit)
+// and returns them, so a dialect can report the expiry (for example by
+// webhook). Replicas may run it concurrently: each attempt expires once.
+func (s *Service) ExpireDue(ctx context.Context, limit int) ([]store.Attempt, error) {
+	due, err := s.store.DueAttempts(ctx, s.now(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("core: due attempts: %w", err)
+	}
+	var out []store.Attempt
+	for _, a := range due {
+		x, err := s.update(ctx, a.ID, func(a store.Attempt) (store.Attempt, error) {
+			if !State(a.State).Open() {
+				return a, errAlready
+			}
+			return expired(a), nil
+		})
+		if errors.Is(err, errAlready) {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func (s *Service) expire(ctx context.Context, id string) (store.Attempt, error) {
+	a, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if !State(a.State).Open() {
+			return a, errAlready
+		}
+		return expired(a), nil
+	})
+	if errors.Is(err, errAlready) {
+		return s.store.GetAttempt(ctx, id)
+	}
+	return a, err
+}
+
+// update wraps store.UpdateAttempt with the clock and error mapping.
+func (s *Service) update(ctx context.Context, id string, fn func(store.Attempt) (store.Attempt, error)) (store.Attempt, error) {
+	a, err := s.store.UpdateAttempt(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		a, err := fn(a)
+		a.UpdatedAt = s.now().UTC()
+		return a, err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Attempt{}, ErrNotFound
+	}
+	return a, err
+}
+
+// errAlready marks a step that was already taken (idempotent no-op).
+var errAlready = errors.New("core: step already taken")
+
+func consumed(a store.Attempt) store.Attempt {
+	a.State = string(StateConsumed)
+	a.ClaimedNumber, a.DeviceNumber = "", ""
+	return a
+}
+
+func expired(a store.Attempt) store.Attempt {
+	a.State = string(StateExpired)
+	a.Outcome = string(OutcomeExpired)
+	a.ClaimedNumber, a.DeviceNumber = "", ""
+	return a
+}
