@@ -1,0 +1,350 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// The demo client that `numgate serve` registers when it listens on a
+// loopback address. Never enable it on a public listener.
+const (
+	DemoClientID     = "numgate-demo"
+	DemoClientSecret = "numgate-demo-secret-for-loopback-only"
+	DemoRedirectURI  = "http://127.0.0.1/numgate-demo/callback"
+)
+
+// DefaultPurpose is the purpose scope sent when none is configured.
+const DefaultPurpose = "dpv:FraudPreventionAndDetection"
+
+// Camara talks to a CAMARA Number Verification provider.
+type Camara struct {
+	// BaseURL is the provider's API root (for numgate: its issuer).
+	BaseURL string
+	// ClientID, ClientSecret and RedirectURI are the registered client's.
+	ClientID     string
+	ClientSecret string
+	RedirectURI  string
+	// Purpose is the dpv: purpose scope; DefaultPurpose when empty.
+	Purpose string
+	// HTTP is the HTTP client; http.DefaultClient's transport when nil.
+	HTTP *http.Client
+	// Version is the API version path element, "v2" (default) or "v1".
+	Version string
+}
+
+// Discovery is the part of the OpenID Provider metadata the client uses.
+type Discovery struct {
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+}
+
+// Token is a token endpoint response.
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
+	IDToken     string `json:"id_token,omitempty"`
+}
+
+// OAuthError is an RFC 6749 error, from a redirect or the token endpoint.
+type OAuthError struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// Error implements error.
+func (e *OAuthError) Error() string {
+	if e.Description == "" {
+		return "oauth: " + e.Code
+	}
+	return "oauth: " + e.Code + ": " + e.Description
+}
+
+// APIError is a CAMARA ErrorInfo.
+type APIError struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	return fmt.Sprintf("camara: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func (c *Camara) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+func (c *Camara) base() string { return strings.TrimSuffix(c.BaseURL, "/") }
+
+func (c *Camara) version() string {
+	if c.Version == "" {
+		return "v2"
+	}
+	return c.Version
+}
+
+// Discover fetches the provider's OpenID configuration.
+func (c *Camara) Discover(ctx context.Context) (Discovery, error) {
+	var d Discovery
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base()+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return d, err
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return d, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return d, fmt.Errorf("discovery: HTTP %d", resp.StatusCode)
+	}
+	return d, json.NewDecoder(resp.Body).Decode(&d)
+}
+
+// PKCE is a code verifier and its S256 challenge.
+type PKCE struct {
+	Verifier  string
+	Challenge string
+}
+
+// NewPKCE returns a fresh PKCE pair.
+func NewPKCE() PKCE {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(v))
+	return PKCE{Verifier: v, Challenge: base64.RawURLEncoding.EncodeToString(sum[:])}
+}
+
+// AuthRequest is one authorization request.
+type AuthRequest struct {
+	State string
+	Nonce string
+	PKCE  PKCE
+	// LoginHint is sent as login_hint (for example "tel:+99012345678").
+	LoginHint string
+	// Scopes requested besides openid and the purpose.
+	Scopes []string
+}
+
+// NewAuthRequest returns a request with fresh state, nonce and PKCE.
+func NewAuthRequest(loginHint string, scopes ...string) AuthRequest {
+	return AuthRequest{State: randString(), Nonce: randString(), PKCE: NewPKCE(), LoginHint: loginHint, Scopes: scopes}
+}
+
+func randString() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// AuthorizeURL returns the URL the device must open, on authorizeEndpoint
+// (from Discover).
+func (c *Camara) AuthorizeURL(authorizeEndpoint string, ar AuthRequest) string {
+	purpose := c.Purpose
+	if purpose == "" {
+		purpose = DefaultPurpose
+	}
+	scope := append([]string{"openid", purpose}, ar.Scopes...)
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {c.ClientID},
+		"redirect_uri":          {c.RedirectURI},
+		"scope":                 {strings.Join(scope, " ")},
+		"state":                 {ar.State},
+		"nonce":                 {ar.Nonce},
+		"code_challenge":        {ar.PKCE.Challenge},
+		"code_challenge_method": {"S256"},
+		"prompt":                {"none"},
+	}
+	if ar.LoginHint != "" {
+		q.Set("login_hint", ar.LoginHint)
+	}
+	return authorizeEndpoint + "?" + q.Encode()
+}
+
+// OpenAsDevice opens authURL as the device would, follows redirects inside
+// the provider, and returns the authorization code from the redirect to the
+// client's redirect URI. It checks state; an error redirect is an *OAuthError.
+func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (string, error) {
+	hc := *c.http()
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), c.RedirectURI) || len(via) >= 10 {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return "", fmt.Errorf("authorize: HTTP %d without redirect: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	q := loc.Query()
+	if q.Get("state") != state {
+		return "", errors.New("authorize: the redirect's state does not match the request's")
+	}
+	if e := q.Get("error"); e != "" {
+		return "", &OAuthError{Code: e, Description: q.Get("error_description")}
+	}
+	code := q.Get("code")
+	if code == "" {
+		return "", errors.New("authorize: the redirect carries neither code nor error")
+	}
+	return code, nil
+}
+
+// Exchange trades an authorization code for tokens at tokenEndpoint,
+// authenticating with client_secret_basic.
+func (c *Camara) Exchange(ctx context.Context, tokenEndpoint, code, verifier string) (Token, error) {
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {c.RedirectURI},
+		"code_verifier": {verifier},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenEndpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return Token{}, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return Token{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var oe OAuthError
+		if json.NewDecoder(resp.Body).Decode(&oe) == nil && oe.Code != "" {
+			return Token{}, &oe
+		}
+		return Token{}, fmt.Errorf("token: HTTP %d", resp.StatusCode)
+	}
+	var t Token
+	return t, json.NewDecoder(resp.Body).Decode(&t)
+}
+
+// Verify asks whether phoneNumber (E.164) is the device's number.
+func (c *Camara) Verify(ctx context.Context, accessToken, phoneNumber string) (bool, error) {
+	body, _ := json.Marshal(map[string]string{"phoneNumber": phoneNumber})
+	var out struct {
+		Verified bool `json:"devicePhoneNumberVerified"`
+	}
+	err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out)
+	return out.Verified, err
+}
+
+// VerifyHashed asks whether the number whose SHA-256 hex is hash is the device's.
+func (c *Camara) VerifyHashed(ctx context.Context, accessToken, hash string) (bool, error) {
+	body, _ := json.Marshal(map[string]string{"hashedPhoneNumber": hash})
+	var out struct {
+		Verified bool `json:"devicePhoneNumberVerified"`
+	}
+	err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out)
+	return out.Verified, err
+}
+
+// DevicePhoneNumber returns the device's number.
+func (c *Camara) DevicePhoneNumber(ctx context.Context, accessToken string) (string, error) {
+	var out struct {
+		Number string `json:"devicePhoneNumber"`
+	}
+	err := c.api(ctx, http.MethodGet, "/device-phone-number", accessToken, nil, &out)
+	return out.Number, err
+}
+
+func (c *Camara) api(ctx context.Context, method, path, accessToken string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+"/number-verification/"+c.version()+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("x-correlator", randString())
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var ae APIError
+		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Code != "" {
+			return &ae
+		}
+		return fmt.Errorf("camara: HTTP %d", resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Step is one step of VerifyNumber, reported as it happens.
+type Step struct {
+	Name   string
+	Detail string
+}
+
+// VerifyNumber runs the whole flow for number, playing both the backend and
+// the device: discovery, authorize (with login_hint tel:number), token,
+// /verify. Each step is passed to observe (which may be nil). It returns the
+// verdict; an *OAuthError when the network could not identify the device.
+func (c *Camara) VerifyNumber(ctx context.Context, number string, observe func(Step)) (bool, error) {
+	if observe == nil {
+		observe = func(Step) {}
+	}
+	d, err := c.Discover(ctx)
+	if err != nil {
+		return false, err
+	}
+	observe(Step{"discovery", "issuer " + d.Issuer})
+	ar := NewAuthRequest("tel:"+number, "number-verification:verify")
+	authURL := c.AuthorizeURL(d.AuthorizationEndpoint, ar)
+	observe(Step{"authorize", "device opens " + d.AuthorizationEndpoint})
+	code, err := c.OpenAsDevice(ctx, authURL, ar.State)
+	if err != nil {
+		return false, err
+	}
+	observe(Step{"redirect", "authorization code received, state checked"})
+	tok, err := c.Exchange(ctx, d.TokenEndpoint, code, ar.PKCE.Verifier)
+	if err != nil {
+		return false, err
+	}
+	observe(Step{"token", fmt.Sprintf("access token (%s, expires in %d s), scope %q", tok.TokenType, tok.ExpiresIn, tok.Scope)})
+	ok, err := c.Verify(ctx, tok.AccessToken, number)
+	if err != nil {
+		return false, err
+	}
+	observe(Step{"verify", fmt.Sprintf("devicePhoneNumberVerified=%t", ok)})
+	return ok, nil
+}

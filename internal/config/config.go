@@ -1,0 +1,287 @@
+// Package config is numgate's typed configuration: defaults, a YAML file
+// decoded strictly (unknown keys are errors), environment variables, and a
+// Validate that reports every problem at once.
+//
+// Precedence, lowest first: defaults, the file, NUMGATE_* environment
+// variables, command-line flags (applied by cmd/numgate).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of `numgate serve`.
+type Config struct {
+	// Listen is the HTTP listen address.
+	Listen string `yaml:"listen"`
+	// Data is the data directory: SQLite database, signing keys, RADIUS log.
+	Data string `yaml:"data"`
+	// Issuer is the OAuth issuer URL; default http://LISTEN.
+	Issuer string `yaml:"issuer"`
+	// Store selects the storage backend.
+	Store Store `yaml:"store"`
+	// TrustedProxies are the networks whose X-Forwarded-For / Forwarded
+	// headers name the device's address, and whose enrichment headers are
+	// believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Identification is the identification policy.
+	Identification Identification `yaml:"identification"`
+	// Attempts tunes the attempt life cycle.
+	Attempts Attempts `yaml:"attempts"`
+	// DemoClient registers the documented demo client at start-up. Default:
+	// on when Listen is a loopback address, off otherwise.
+	DemoClient *bool `yaml:"demo_client"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+}
+
+// Store selects the storage backend.
+type Store struct {
+	// Driver is "sqlite" (default; file DATA/numgate.db) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL connection string (driver postgres).
+	DSN string `yaml:"dsn"`
+}
+
+// Identification is the identification policy: which identifiers are asked,
+// in which order. The first that names the subscriber wins; "not
+// identifiable" moves on to the next; any other answer (operator
+// unavailable, not eligible) ends the search.
+type Identification struct {
+	// Order lists identifiers by name: static, header, radius, virtual.
+	Order []string `yaml:"order"`
+	// StaticBindings is the static bindings file (identifier "static").
+	StaticBindings string `yaml:"static_bindings"`
+	// Header is the MSISDN header set by a trusted enrichment proxy.
+	Header string `yaml:"header"`
+	// Timeout bounds one identification.
+	Timeout Duration `yaml:"timeout"`
+	// VirtualSlowDelay is how long the virtual operator's "slow" numbers take.
+	VirtualSlowDelay Duration `yaml:"virtual_slow_delay"`
+}
+
+// Attempts tunes the attempt life cycle.
+type Attempts struct {
+	// Lifetime is how long an attempt waits for its device.
+	Lifetime Duration `yaml:"lifetime"`
+	// Retain is how long finished attempts are kept for audit before
+	// garbage collection.
+	Retain Duration `yaml:"retain"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Identifier names known to the policy.
+var identifierNames = []string{"static", "header", "radius", "virtual"}
+
+// Default returns the configuration numgate runs with when nothing is set.
+func Default() Config {
+	return Config{
+		Listen: "127.0.0.1:9091",
+		Data:   "./numgate-data",
+		Store:  Store{Driver: "sqlite"},
+		Identification: Identification{
+			Order:            []string{"static", "header", "radius", "virtual"},
+			Header:           "X-MSISDN",
+			Timeout:          Duration(5 * time.Second),
+			VirtualSlowDelay: Duration(30 * time.Second),
+		},
+		Attempts: Attempts{Lifetime: Duration(5 * time.Minute), Retain: Duration(24 * time.Hour)},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads the file at path (if path is not empty) over the defaults,
+// then applies the environment (getenv, usually os.Getenv).
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		if err := Decode(raw, &c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	c.ApplyEnv(getenv)
+	return c, nil
+}
+
+// Decode decodes YAML strictly into c: unknown keys are errors, and
+// ${VAR} references are expanded from the environment first.
+func Decode(raw []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(os.ExpandEnv(string(raw)))))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// ApplyEnv overrides settings from NUMGATE_* environment variables.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	set := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set("NUMGATE_LISTEN", &c.Listen)
+	set("NUMGATE_DATA", &c.Data)
+	set("NUMGATE_ISSUER", &c.Issuer)
+	set("NUMGATE_STORE_DRIVER", &c.Store.Driver)
+	set("NUMGATE_STORE_DSN", &c.Store.DSN)
+	set("NUMGATE_STATIC_BINDINGS", &c.Identification.StaticBindings)
+	set("NUMGATE_LOG_LEVEL", &c.Log.Level)
+	set("NUMGATE_LOG_FORMAT", &c.Log.Format)
+	if v := getenv("NUMGATE_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = splitList(v)
+	}
+	if v := getenv("NUMGATE_IDENTIFICATION_ORDER"); v != "" {
+		c.Identification.Order = splitList(v)
+	}
+}
+
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// IssuerURL returns the issuer, defaulting to http://LISTEN.
+func (c Config) IssuerURL() string {
+	if c.Issuer != "" {
+		return strings.TrimSuffix(c.Issuer, "/")
+	}
+	return "http://" + c.Listen
+}
+
+// DemoClientEnabled reports whether the demo client is registered.
+func (c Config) DemoClientEnabled() bool {
+	if c.DemoClient != nil {
+		return *c.DemoClient
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// TrustedPrefixes parses TrustedProxies (addresses or CIDR prefixes).
+func (c Config) TrustedPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR prefix", s))
+			continue
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, errors.Join(errs...)
+}
+
+// Validate reports every problem in c at once.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen: %q is not HOST:PORT", c.Listen)
+	}
+	if c.Data == "" {
+		add("data: must not be empty")
+	}
+	if c.Issuer != "" {
+		u, err := url.Parse(c.Issuer)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			add("issuer: %q must be an http(s) URL with a host and no query or fragment", c.Issuer)
+		}
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Store.DSN == "" {
+			add("store.dsn: required with driver postgres")
+		}
+	default:
+		add("store.driver: %q is not sqlite or postgres", c.Store.Driver)
+	}
+	if _, err := c.TrustedPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Identification.Order) == 0 {
+		add("identification.order: must name at least one identifier (%s)", strings.Join(identifierNames, ", "))
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Identification.Order {
+		if !slices.Contains(identifierNames, n) {
+			add("identification.order: unknown identifier %q (known: %s)", n, strings.Join(identifierNames, ", "))
+		}
+		if seen[n] {
+			add("identification.order: %q listed twice", n)
+		}
+		seen[n] = true
+	}
+	if c.Identification.Timeout <= 0 {
+		add("identification.timeout: must be positive")
+	}
+	if c.Attempts.Lifetime < Duration(10*time.Second) || c.Attempts.Lifetime > Duration(time.Hour) {
+		add("attempts.lifetime: must be between 10s and 1h")
+	}
+	if c.Attempts.Retain < 0 {
+		add("attempts.retain: must not be negative")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		add("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format: %q is not text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// Duration is a time.Duration written as "5s", "2m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 5s or 2m", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

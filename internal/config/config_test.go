@@ -1,0 +1,123 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noEnv(string) string { return "" }
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("default config invalid: %v", err)
+	}
+	if got := c.IssuerURL(); got != "http://127.0.0.1:9091" {
+		t.Errorf("IssuerURL = %q", got)
+	}
+	if !c.DemoClientEnabled() {
+		t.Error("demo client should be on for a loopback listener")
+	}
+}
+
+func TestGoodFile(t *testing.T) {
+	c, err := Load("testdata/full.good.yml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Driver != "postgres" || c.Identification.Timeout.D() != 3*time.Second || c.Attempts.Lifetime.D() != 2*time.Minute {
+		t.Errorf("decoded wrongly: %+v", c)
+	}
+	if c.IssuerURL() != "https://nv.example.net" || c.DemoClientEnabled() {
+		t.Errorf("issuer %q demo %v", c.IssuerURL(), c.DemoClientEnabled())
+	}
+	p, err := c.TrustedPrefixes()
+	if err != nil || len(p) != 2 || p[1].String() != "192.0.2.7/32" {
+		t.Errorf("prefixes %v %v", p, err)
+	}
+}
+
+// TestBadFiles checks that each bad fixture fails with every expected
+// problem named, at load or at validation.
+func TestBadFiles(t *testing.T) {
+	cases := map[string][]string{
+		"unknown-key.bad.yml":  {"field lisen not found"},
+		"bad-duration.bad.yml": {`"soon" is not a duration`},
+		"many.bad.yml": {
+			`listen: "nowhere" is not HOST:PORT`,
+			`store.driver: "mysql"`,
+			`"not-a-network" is neither`,
+			`unknown identifier "magic"`,
+			`"virtual" listed twice`,
+			"attempts.lifetime",
+			`log.level: "loud"`,
+		},
+	}
+	files, _ := filepath.Glob("testdata/*.bad.yml")
+	if len(files) != len(cases) {
+		t.Fatalf("%d bad fixtures, %d expectations", len(files), len(cases))
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(filepath.Join("testdata", name), noEnv)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvOverridesFile(t *testing.T) {
+	env := map[string]string{
+		"NUMGATE_LISTEN":          "127.0.0.1:7000",
+		"NUMGATE_DATA":            "/tmp/x",
+		"NUMGATE_STATIC_BINDINGS": "/etc/bindings",
+		"NUMGATE_TRUSTED_PROXIES": "10.0.0.0/8, 10.1.0.0/16",
+	}
+	c, err := Load("testdata/full.good.yml", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:7000" || c.Data != "/tmp/x" || c.Identification.StaticBindings != "/etc/bindings" || len(c.TrustedProxies) != 2 {
+		t.Errorf("env not applied: %+v", c)
+	}
+}
+
+func TestFileExpandsEnvironment(t *testing.T) {
+	t.Setenv("NUMGATE_TEST_DSN", "postgres://x@y/z")
+	path := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(path, []byte("store:\n  driver: postgres\n  dsn: ${NUMGATE_TEST_DSN}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.DSN != "postgres://x@y/z" {
+		t.Errorf("dsn %q", c.Store.DSN)
+	}
+}
+
+func TestDemoClientFollowsListener(t *testing.T) {
+	for listen, want := range map[string]bool{"127.0.0.1:1": true, "[::1]:1": true, "localhost:1": true, "0.0.0.0:1": false, "10.0.0.1:1": false} {
+		c := Default()
+		c.Listen = listen
+		if got := c.DemoClientEnabled(); got != want {
+			t.Errorf("%s: demo client %v, want %v", listen, got, want)
+		}
+	}
+}

@@ -1,0 +1,329 @@
+package camara
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/randid"
+	"github.com/numgate/numgate/internal/store"
+)
+
+// Scopes of the Number Verification API.
+const (
+	ScopeVerify = "number-verification:verify"
+	ScopeShare  = "number-verification:device-phone-number:read"
+)
+
+// Token is what the API needs to know of an access token.
+type Token struct {
+	ClientID  string
+	AttemptID string
+	Scopes    []string
+	// NetworkAuthenticated is true when the token was issued after the
+	// mobile network identified the device (a 3-legged token).
+	NetworkAuthenticated bool
+}
+
+// Token errors a TokenSource returns.
+var (
+	ErrTokenInvalid = errors.New("camara: access token unknown, malformed or used")
+	ErrTokenExpired = errors.New("camara: access token expired")
+)
+
+// TokenSource looks up and consumes access tokens (the OAuth server).
+type TokenSource interface {
+	// Lookup returns the token without using it up.
+	Lookup(ctx context.Context, raw string) (Token, error)
+	// Consume uses the token up: of two concurrent callers one succeeds.
+	Consume(ctx context.Context, raw string) (Token, error)
+}
+
+// Attempts is the part of the core the API uses.
+type Attempts interface {
+	Compare(ctx context.Context, id string, c core.Claim) (bool, error)
+	Take(ctx context.Context, id string) (store.Attempt, error)
+}
+
+// Config configures the API.
+type Config struct {
+	Tokens   TokenSource
+	Attempts Attempts
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// API serves both versions of the Number Verification API.
+type API struct {
+	tokens   TokenSource
+	attempts Attempts
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New returns an API.
+func New(cfg Config) *API {
+	a := &API{tokens: cfg.Tokens, attempts: cfg.Attempts, now: cfg.Now, log: cfg.Logger}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	return a
+}
+
+var (
+	v1 = version{name: "v1", errors: v1Errors, assessedAt: true}
+	v2 = version{name: "v2", errors: v2Errors, hashPattern: true}
+)
+
+// Mount registers both versions on mux.
+func (a *API) Mount(mux *http.ServeMux) {
+	for _, v := range []version{v1, v2} {
+		base := "/number-verification/" + v.name
+		mux.Handle("POST "+base+"/verify", a.handle(v, a.verify))
+		mux.Handle("GET "+base+"/device-phone-number", a.handle(v, a.share))
+		// Anything else under the base answers in CAMARA's shape too.
+		mux.Handle(base+"/verify", a.handle(v, refuse(codeMethodNotAllowed)))
+		mux.Handle(base+"/device-phone-number", a.handle(v, refuse(codeMethodNotAllowed)))
+		mux.Handle(base+"/", a.handle(v, refuse(codeNotFound)))
+	}
+}
+
+type handlerFunc func(v version, w http.ResponseWriter, r *http.Request) error
+
+func refuse(code string) handlerFunc {
+	return func(v version, w http.ResponseWriter, r *http.Request) error {
+		return v.fail(code, "no such operation: "+r.Method+" "+r.URL.Path)
+	}
+}
+
+// correlatorPattern is XCorrelator's pattern in the v2 definition.
+var correlatorPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:;.\/<>{}]{0,256}$`)
+
+// correlatorHeaders are the headers echoed back: CAMARA's, and the
+// aggregator's name from seed 001.
+var correlatorHeaders = []string{"x-correlator", "x-correlation-id"}
+
+// handle wraps an operation: correlator validation and echo, error
+// rendering, and one log line per request.
+func (a *API) handle(v version, op handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := a.now()
+		attrs := []slog.Attr{slog.String("api", "camara-"+v.name), slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+		var err error
+		for _, h := range correlatorHeaders {
+			val, present := r.Header[http.CanonicalHeaderKey(h)]
+			if !present {
+				continue
+			}
+			if len(val) != 1 || !correlatorPattern.MatchString(val[0]) {
+				err = v.fail(codeInvalidArgument, h+" header does not match the XCorrelator pattern")
+				continue
+			}
+			w.Header().Set(h, val[0])
+			attrs = append(attrs, slog.String("correlator", val[0]))
+		}
+		if err == nil {
+			err = op(v, w, r)
+		}
+		status := http.StatusOK
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				id := randid.ID()
+				a.log.LogAttrs(r.Context(), slog.LevelError, "internal error", append(attrs, slog.String("error_id", id), slog.Any("error", err))...)
+				ce = v.fail(codeInternal, "internal error "+id)
+			}
+			status = ce.Status
+			attrs = append(attrs, slog.String("code", ce.Code), slog.String("reason", ce.reason))
+			writeJSON(w, ce.Status, ce)
+		}
+		attrs = append(attrs, slog.Int("status", status), slog.Duration("took", a.now().Sub(start)))
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "camara request", attrs...)
+	})
+}
+
+// authorize checks the bearer token, its scope and how it was obtained,
+// without using it up.
+func (a *API) authorize(ctx context.Context, v version, r *http.Request, scope string) (raw string, err error) {
+	authz := r.Header.Get("Authorization")
+	scheme, raw, ok := strings.Cut(authz, " ")
+	if authz == "" {
+		return "", v.fail(codeUnauthenticated, "no Authorization header")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return "", v.fail(codeUnauthenticated, "Authorization is not a Bearer token")
+	}
+	raw = strings.TrimSpace(raw)
+	tok, err := a.tokens.Lookup(ctx, raw)
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		return "", v.fail(codeUnauthenticated, "access token expired")
+	case errors.Is(err, ErrTokenInvalid):
+		return "", v.fail(codeUnauthenticated, "access token unknown, malformed or already used")
+	case err != nil:
+		return "", err
+	}
+	if !slices.Contains(tok.Scopes, scope) {
+		return "", v.fail(codePermissionDenied, "access token lacks scope "+scope)
+	}
+	if !tok.NetworkAuthenticated || tok.AttemptID == "" {
+		return "", v.fail(codeNotMobileNetwork, "access token was not obtained by network-based authentication")
+	}
+	return raw, nil
+}
+
+// consume uses the token up, after the request has been validated, so a bad
+// request leaves the token usable.
+func (a *API) consume(ctx context.Context, v version, raw string) (Token, error) {
+	tok, err := a.tokens.Consume(ctx, raw)
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		return Token{}, v.fail(codeUnauthenticated, "access token expired")
+	case errors.Is(err, ErrTokenInvalid):
+		return Token{}, v.fail(codeUnauthenticated, "access token already used")
+	}
+	return tok, err
+}
+
+// verifyRequest is NumberVerificationRequestBody.
+type verifyRequest struct {
+	PhoneNumber       *string `json:"phoneNumber"`
+	HashedPhoneNumber *string `json:"hashedPhoneNumber"`
+}
+
+// maxBody bounds request bodies; a verify body is under 100 bytes.
+const maxBody = 4 << 10
+
+func (a *API) verify(v version, w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	raw, err := a.authorize(ctx, v, r, ScopeVerify)
+	if err != nil {
+		return err
+	}
+	claim, err := parseVerifyBody(v, r)
+	if err != nil {
+		return err
+	}
+	tok, err := a.consume(ctx, v, raw)
+	if err != nil {
+		return err
+	}
+	matched, err := a.attempts.Compare(ctx, tok.AttemptID, claim)
+	if err != nil {
+		return a.attemptError(v, err)
+	}
+	body := map[string]any{"devicePhoneNumberVerified": matched}
+	if v.assessedAt {
+		body["assessedAt"] = a.now().UTC().Format(time.RFC3339)
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (a *API) share(v version, w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	raw, err := a.authorize(ctx, v, r, ScopeShare)
+	if err != nil {
+		return err
+	}
+	tok, err := a.consume(ctx, v, raw)
+	if err != nil {
+		return err
+	}
+	att, err := a.attempts.Take(ctx, tok.AttemptID)
+	if err != nil {
+		return a.attemptError(v, err)
+	}
+	if att.DeviceNumber == "" {
+		return v.fail(codeInvalidContext, "attempt carries no device number")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"devicePhoneNumber": att.DeviceNumber})
+	return nil
+}
+
+// attemptError maps a core error after the token was used up: the token's
+// attempt no longer holds a number (already answered, or expired).
+func (a *API) attemptError(v version, err error) error {
+	switch {
+	case errors.Is(err, core.ErrNotFound), errors.Is(err, core.ErrWrongState), errors.Is(err, core.ErrExpired):
+		if v.name == "v1" {
+			return v.fail(codeInvalidContext, "the token's attempt holds no phone number: "+err.Error())
+		}
+		return v.fail(codeUnauthenticated, "the token's attempt holds no phone number: "+err.Error())
+	case errors.Is(err, core.ErrInvalidClaim):
+		return v.fail(codeInvalidArgument, err.Error())
+	}
+	return err
+}
+
+// parseVerifyBody validates the request against NumberVerificationRequestBody:
+// JSON object, exactly one property, phoneNumber or hashedPhoneNumber, each
+// matching its pattern.
+func parseVerifyBody(v version, r *http.Request) (core.Claim, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return core.Claim{}, v.fail(codeUnsupportedMedia, "Content-Type is not application/json")
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return core.Claim{}, v.fail(codeInvalidArgument, "request body could not be read")
+	}
+	if len(body) > maxBody {
+		return core.Claim{}, v.fail(codeInvalidArgument, "request body too large")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return core.Claim{}, v.fail(codeInvalidArgument, "request body is missing")
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(body, &props); err != nil {
+		return core.Claim{}, v.fail(codeInvalidArgument, "request body is not a JSON object")
+	}
+	if len(props) != 1 {
+		return core.Claim{}, v.fail(codeInvalidArgument, "request body must have exactly one of phoneNumber and hashedPhoneNumber")
+	}
+	var req verifyRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return core.Claim{}, v.fail(codeInvalidArgument, "phoneNumber or hashedPhoneNumber is not a string")
+	}
+	var c core.Claim
+	switch {
+	case req.PhoneNumber != nil:
+		c.Number = *req.PhoneNumber
+		if c.Number == "" || c.Check() != nil {
+			return core.Claim{}, v.fail(codeInvalidArgument, "phoneNumber does not match ^\\+[1-9][0-9]{4,14}$")
+		}
+	case req.HashedPhoneNumber != nil:
+		c.Hash = *req.HashedPhoneNumber
+		if c.Hash == "" {
+			return core.Claim{}, v.fail(codeInvalidArgument, "hashedPhoneNumber is empty")
+		}
+		if v.hashPattern && c.Check() != nil {
+			return core.Claim{}, v.fail(codeInvalidArgument, "hashedPhoneNumber does not match ^[a-fA-F0-9]{64}$")
+		}
+		if !v.hashPattern && c.Check() != nil {
+			// v1 sets no pattern: a hash of another form matches nothing.
+			// Hashing it behind a NUL byte gives a well-formed digest no
+			// E.164 number hashes to.
+			c.Hash = msisdn.Hash("\x00" + c.Hash)
+		}
+	default:
+		return core.Claim{}, v.fail(codeInvalidArgument, "request body has neither phoneNumber nor hashedPhoneNumber")
+	}
+	return c, nil
+}

@@ -1,0 +1,26 @@
+package httpx
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/numgate/numgate/internal/randid"
+)
+
+// Recover turns a panic in next into a logged 500 with an error id, so one
+// bad request cannot take the gateway down.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				id := randid.ID()
+				log.Error("panic serving request", "error_id", id, "method", r.Method, "path", r.URL.Path, "panic", v)
+				http.Error(w, "internal error "+id, http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
