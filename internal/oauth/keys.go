@@ -1,0 +1,209 @@
+package oauth
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Keys are the server's ID token signing keys: one RSA key (RS256, at least
+// 2048 bits) and one P-256 key (ES256). Further keys found in the key file
+// are published in the JWKS but never sign (room for rotation).
+type Keys struct {
+	rsa    jose.JSONWebKey
+	ec     jose.JSONWebKey
+	public jose.JSONWebKeySet
+}
+
+// NewKeys returns Keys from an RSA and a P-256 private key. Each key's kid
+// is its RFC 7638 JWK thumbprint.
+func NewKeys(rsaKey *rsa.PrivateKey, ecKey *ecdsa.PrivateKey) (*Keys, error) {
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: rsaKey, Algorithm: string(jose.RS256), Use: "sig"},
+		{Key: ecKey, Algorithm: string(jose.ES256), Use: "sig"},
+	}}
+	return keysFromSet(set)
+}
+
+// GenerateKeys returns fresh, unpersisted Keys (for tests and ephemeral use).
+func GenerateKeys() (*Keys, error) {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: generate RSA key: %w", err)
+	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: generate P-256 key: %w", err)
+	}
+	return NewKeys(rk, ek)
+}
+
+// LoadOrCreateKeys reads the signing keys from path, a JSON Web Key Set of
+// private keys, or, when there is no such file, generates an RSA-2048 and a
+// P-256 key and writes them there with 0600 permissions (creating the
+// directory with 0700). The kids are stored in the file and so stay the same
+// across restarts. Of two processes creating the file at once, one wins and
+// both use its keys. A key file readable by group or others is refused.
+func LoadOrCreateKeys(path string) (*Keys, error) {
+	if k, err := loadKeys(path); !errors.Is(err, fs.ErrNotExist) {
+		return k, err
+	}
+	k, err := GenerateKeys()
+	if err != nil {
+		return nil, err
+	}
+	private := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k.rsa, k.ec}}
+	data, err := json.MarshalIndent(private, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("oauth: encode keys: %w", err)
+	}
+	if err := writeNewFile(path, append(data, '\n')); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return loadKeys(path) // another process was faster
+		}
+		return nil, fmt.Errorf("oauth: write keys: %w", err)
+	}
+	return k, nil
+}
+
+// PublicJWKS returns the public keys, as served at the jwks_uri.
+func (k *Keys) PublicJWKS() jose.JSONWebKeySet {
+	out := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, len(k.public.Keys))}
+	copy(out.Keys, k.public.Keys)
+	return out
+}
+
+// signer returns a JWS signer for alg (RS256 or ES256) whose header names
+// the key's kid and typ JWT.
+func (k *Keys) signer(alg jose.SignatureAlgorithm) (jose.Signer, error) {
+	var key jose.JSONWebKey
+	switch alg {
+	case jose.RS256:
+		key = k.rsa
+	case jose.ES256:
+		key = k.ec
+	default:
+		return nil, fmt.Errorf("oauth: no signing key for %s", alg)
+	}
+	return jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+}
+
+func loadKeys(path string) (*Keys, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("oauth: key file %s is accessible by group or others (mode %04o); restrict it to 0600", path, info.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("oauth: key file %s: %w", path, err)
+	}
+	k, err := keysFromSet(set)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// keysFromSet picks the first RS256 RSA and the first ES256 P-256 private
+// key of set as the signing keys; every key of set is published.
+func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
+	k := &Keys{}
+	for i, jwk := range set.Keys {
+		if jwk.IsPublic() {
+			return nil, fmt.Errorf("key %d is not a private key", i)
+		}
+		if jwk.KeyID == "" {
+			tp, err := jwk.Thumbprint(crypto.SHA256)
+			if err != nil {
+				return nil, fmt.Errorf("key %d: %w", i, err)
+			}
+			jwk.KeyID = base64.RawURLEncoding.EncodeToString(tp)
+		}
+		if jwk.Use == "" {
+			jwk.Use = "sig"
+		}
+		switch key := jwk.Key.(type) {
+		case *rsa.PrivateKey:
+			if key.N.BitLen() < 2048 {
+				return nil, fmt.Errorf("key %d: RSA keys must have at least 2048 bits", i)
+			}
+			if jwk.Algorithm == "" {
+				jwk.Algorithm = string(jose.RS256)
+			}
+			if k.rsa.Key == nil && jwk.Algorithm == string(jose.RS256) {
+				k.rsa = jwk
+			}
+		case *ecdsa.PrivateKey:
+			if key.Curve != elliptic.P256() {
+				return nil, fmt.Errorf("key %d: EC keys must be on P-256", i)
+			}
+			if jwk.Algorithm == "" {
+				jwk.Algorithm = string(jose.ES256)
+			}
+			if k.ec.Key == nil && jwk.Algorithm == string(jose.ES256) {
+				k.ec = jwk
+			}
+		default:
+			return nil, fmt.Errorf("key %d: unsupported key type %T", i, jwk.Key)
+		}
+		k.public.Keys = append(k.public.Keys, jwk.Public())
+	}
+	if k.rsa.Key == nil || k.ec.Key == nil {
+		return nil, errors.New("need an RS256 RSA key and an ES256 P-256 key")
+	}
+	return k, nil
+}
+
+// writeNewFile writes data to a fresh file at path with 0600 permissions,
+// atomically: a temporary file is written, synced, and hard-linked into
+// place, which fails with fs.ErrExist if path appeared meanwhile.
+func writeNewFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".keys-*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		// File systems without hard links: a rename is atomic too, but
+		// could replace a file another process wrote in the meantime.
+		return os.Rename(tmp.Name(), path)
+	}
+	return nil
+}

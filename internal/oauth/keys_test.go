@@ -1,0 +1,95 @@
+package oauth_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/numgate/numgate/internal/oauth"
+)
+
+func kids(k *oauth.Keys) []string {
+	var out []string
+	for _, j := range k.PublicJWKS().Keys {
+		out = append(out, j.KeyID+"/"+j.Algorithm)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestLoadOrCreateKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "keys.json")
+	k1, err := oauth.LoadOrCreateKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("key file mode %04o, want 0600", perm)
+	}
+	k2, err := oauth.LoadOrCreateKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kids(k2), kids(k1); !slices.Equal(got, want) || len(got) != 2 {
+		t.Errorf("kids after restart %v, want %v", got, want)
+	}
+	for _, j := range k1.PublicJWKS().Keys {
+		if !j.IsPublic() || j.Use != "sig" || j.KeyID == "" {
+			t.Errorf("published key %s: public %v use %q", j.KeyID, j.IsPublic(), j.Use)
+		}
+	}
+
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oauth.LoadOrCreateKeys(path); err == nil || !strings.Contains(err.Error(), "0600") {
+		t.Errorf("a world-readable key file was accepted: %v", err)
+	}
+}
+
+func TestLoadOrCreateKeysConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	const n = 4
+	var wg sync.WaitGroup
+	got := make([][]string, n)
+	for i := range n {
+		wg.Go(func() {
+			k, err := oauth.LoadOrCreateKeys(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = kids(k)
+		})
+	}
+	wg.Wait()
+	for i := 1; i < n; i++ {
+		if !slices.Equal(got[i], got[0]) {
+			t.Errorf("process %d uses keys %v, process 0 %v", i, got[i], got[0])
+		}
+	}
+}
+
+func TestLoadKeysRejectsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"not-json":    "{",
+		"empty-set":   `{"keys":[]}`,
+		"public-only": `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`,
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := oauth.LoadOrCreateKeys(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

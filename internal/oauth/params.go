@@ -1,0 +1,69 @@
+package oauth
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+// maxFormBytes bounds a request body at both endpoints.
+const maxFormBytes = 64 << 10
+
+// params are a request's OAuth parameters. RFC 6749 section 3.1: a parameter
+// sent without a value counts as omitted, and none may be sent twice.
+type params url.Values
+
+// get returns the value of name, or "" when it is absent or empty.
+func (p params) get(name string) string {
+	if v := p[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// has reports whether name was sent with a non-empty value.
+func (p params) has(name string) bool { return p.get(name) != "" }
+
+// duplicate returns the first (in name order) parameter sent more than once,
+// or "".
+func (p params) duplicate(names ...string) string {
+	if len(names) == 0 {
+		for n := range p {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+	}
+	for _, n := range names {
+		if len(p[n]) > 1 {
+			return n
+		}
+	}
+	return ""
+}
+
+// readForm parses an application/x-www-form-urlencoded body (the query
+// string is ignored), bounded by maxFormBytes.
+func readForm(w http.ResponseWriter, r *http.Request) (params, *Error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, errorf(ErrCodeInvalidRequest, "the request body must be application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, errorf(ErrCodeInvalidRequest, "the request body is not a valid form or is too large").WithCause(err)
+	}
+	return params(r.PostForm), nil
+}
+
+// readQuery parses the query string of a GET request.
+func readQuery(r *http.Request) (params, *Error) {
+	if len(r.URL.RawQuery) > maxFormBytes {
+		return nil, errorf(ErrCodeInvalidRequest, "the query string is too large")
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errorf(ErrCodeInvalidRequest, "the query string is malformed").WithCause(err)
+	}
+	return params(q), nil
+}
