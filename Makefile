@@ -44,3 +44,7 @@ fuzz: ## Fuzz the RADIUS accounting packet handler for a minute
 .PHONY: clean
 clean: ## Remove build output and the default data directory
 	rm -rf bin numgate-data
+
+.PHONY: bench-radius
+bench-radius: ## RADIUS ingest side by side with FreeRADIUS (installs Debian's freeradius)
+	internal/network/radius/testdata/bench-freeradius.sh

@@ -1,0 +1,904 @@
+package radius
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/network"
+)
+
+// Source is the Identity.Source of answers from the binding table.
+const Source = "radius"
+
+// AnyDomain as a Table's default domain makes Identify search every routing
+// domain and answer only when exactly one subscriber owns the address at the
+// request's time. It is safe where the addresses the HTTP listener sees are
+// unique across APNs (public IPv4, IPv6); with overlapping private pools an
+// ambiguous address is "not identifiable", never a guess.
+const AnyDomain = "*"
+
+// Status is an RFC 2866 Acct-Status-Type.
+type Status uint8
+
+// The accounting events the table understands (RFC 2866 values).
+const (
+	StatusStart         Status = 1
+	StatusStop          Status = 2
+	StatusInterimUpdate Status = 3
+	StatusAccountingOn  Status = 7
+	StatusAccountingOff Status = 8
+)
+
+// String returns the metric label of s.
+func (s Status) String() string {
+	switch s {
+	case StatusStart:
+		return "start"
+	case StatusStop:
+		return "stop"
+	case StatusInterimUpdate:
+		return "interim_update"
+	case StatusAccountingOn:
+		return "accounting_on"
+	case StatusAccountingOff:
+		return "accounting_off"
+	}
+	return "other"
+}
+
+// NATBlock is a carrier-grade NAT allocation: a public IPv4 address and an
+// inclusive source-port range that belong to one subscriber.
+type NATBlock struct {
+	Addr   netip.Addr
+	PortLo uint16
+	PortHi uint16
+}
+
+// Event is one accounting event, already decoded: what an Accounting-Request
+// says, or what a CGNAT port-block feed says.
+type Event struct {
+	// Status says what happened.
+	Status Status
+	// Gateway names the packet gateway (NAS) that reported the event. Stop
+	// and Accounting-On/Off act only on bindings of the same gateway.
+	Gateway string
+	// Domain is the routing domain (the APN from Called-Station-Id); private
+	// address pools of different domains may overlap.
+	Domain string
+	// Session is the Acct-Session-Id.
+	Session string
+	// Number is the subscriber's MSISDN in E.164. Required for Start and
+	// Interim-Update.
+	Number string
+	// IPv4 is the Framed-IP-Address, if any.
+	IPv4 netip.Addr
+	// IPv6 is the Framed-IPv6-Prefix, if any; it is keyed by its /64.
+	IPv6 netip.Prefix
+	// NAT is a CGNAT port block, if any.
+	NAT NATBlock
+	// At is when the event happened at the gateway.
+	At time.Time
+	// SessionStart is when the session began (At minus Acct-Session-Time);
+	// zero means At.
+	SessionStart time.Time
+}
+
+// Errors of Table.Apply.
+var (
+	ErrNoAddress   = errors.New("radius: event carries no subscriber address")
+	ErrBadPrefix   = errors.New("radius: IPv6 prefix shorter than /64")
+	ErrNoSession   = errors.New("radius: event carries no session id")
+	ErrTooMany     = errors.New("radius: too many distinct gateways or domains")
+	errBadPortSpan = errors.New("radius: NAT port range is empty")
+)
+
+// TableConfig configures a Table.
+type TableConfig struct {
+	// DefaultDomain is the routing domain Identify looks in: the normalised
+	// APN whose addresses reach the HTTP listener, "" for sessions without a
+	// Called-Station-Id, or AnyDomain (the default when empty is not wanted
+	// is set by Config; the zero value here means the empty domain).
+	DefaultDomain string
+	// IMSAPN is the APN whose sessions are ignored ("" ignores none).
+	IMSAPN string
+	// TombstoneTTL is how long a stopped session is remembered, so a late
+	// retransmit cannot resurrect it. Default 5 minutes.
+	TombstoneTTL time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+const (
+	numShards  = 256
+	maxDomains = 1 << 16
+	maxGWs     = 1 << 20
+
+	kindV4 uint32 = 1
+	kindV6 uint32 = 2
+)
+
+// entry is one binding: 40 bytes, no pointers, so the garbage collector never
+// scans the table.
+type entry struct {
+	addr    uint64 // IPv4 address, or the upper 64 bits of an IPv6 prefix
+	number  uint64 // E.164 digits as an integer (0: free)
+	session uint64 // FNV-1a of the Acct-Session-Id
+	gw      uint32 // interned gateway
+	kdom    uint32 // kind<<30 | interned domain; 0 marks a free entry
+	start   uint32 // unix seconds
+	stop    uint32 // unix seconds; 0 while the session is live
+}
+
+// shard is an open-addressing hash table (linear probing, backward-shift
+// deletion) holding entries inline, so that a lookup costs one memory access
+// (plus the probe's neighbours on the same cache lines). Its capacity grows
+// by half when 80% full, so it stays between 53% and 80% full; an entry's
+// home position is fastrange(hash, capacity).
+type shard struct {
+	mu    sync.RWMutex
+	tab   []entry
+	used  int
+	tombs map[tombKey]uint32
+	_     [24]byte
+}
+
+type tombKey struct {
+	gw      uint32
+	session uint64
+}
+
+type natEntry struct {
+	lo, hi uint16
+	e      entry
+}
+
+type natShard struct {
+	mu sync.RWMutex
+	m  map[uint32][]natEntry
+}
+
+// Table is the time-aware binding table: which subscriber owned which
+// address (per routing domain) from when to when. Apply feeds it; Identify
+// and Lookup read it. Reads are safe from any number of goroutines; Apply
+// and Sweep serialise themselves.
+type Table struct {
+	cfg     TableConfig
+	applyMu sync.Mutex
+	shards  [numShards]shard
+	nat     [16]natShard
+	gws     interner
+	doms    interner
+	cleared sync.Map // gateway id → uint32 unix seconds of its last Accounting-On/Off
+
+	defaultDom uint32
+	defaultAny bool
+
+	liveV4, liveV6, liveNAT, stored atomic.Int64
+	natAddrs                        atomic.Int64 // public addresses with port blocks
+}
+
+var _ network.Identifier = (*Table)(nil)
+
+// NewTable returns an empty table.
+func NewTable(cfg TableConfig) *Table {
+	if cfg.TombstoneTTL <= 0 {
+		cfg.TombstoneTTL = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.IMSAPN = NormaliseAPN(cfg.IMSAPN)
+	t := &Table{cfg: cfg}
+	t.gws.init(maxGWs)
+	t.doms.init(maxDomains)
+	for i := range t.shards {
+		t.shards[i].tab = make([]entry, 16)
+		t.shards[i].tombs = map[tombKey]uint32{}
+	}
+	for i := range t.nat {
+		t.nat[i].m = map[uint32][]natEntry{}
+	}
+	if cfg.DefaultDomain == AnyDomain {
+		t.defaultAny = true
+	} else {
+		t.defaultDom, _ = t.doms.intern(NormaliseAPN(cfg.DefaultDomain))
+	}
+	return t
+}
+
+// NormaliseAPN lower-cases an APN and strips its operator identifier
+// (".mncXXX.mccYYY.gprs"), so "Internet.mnc001.mcc208.gprs" and "internet"
+// name the same routing domain.
+func NormaliseAPN(apn string) string {
+	apn = strings.ToLower(strings.TrimSpace(apn))
+	if i := strings.Index(apn, ".mnc"); i >= 0 && strings.HasSuffix(apn, ".gprs") {
+		apn = apn[:i]
+	}
+	return apn
+}
+
+// Counts reports the live (not stopped) bindings by family.
+func (t *Table) Counts() (ipv4, ipv6, nat int64) {
+	return t.liveV4.Load(), t.liveV6.Load(), t.liveNAT.Load()
+}
+
+// Stored reports the entries held, live or stopped but still remembered.
+func (t *Table) Stored() int64 { return t.stored.Load() }
+
+// rec is an Event in the table's own terms; it is also the write-ahead log
+// record.
+type rec struct {
+	status  Status
+	gw, dom string
+	session uint64
+	number  uint64
+	v4      uint32
+	v6      uint64
+	natAddr uint32
+	natLo   uint16
+	natHi   uint16
+	flags   uint8 // hasV4 | hasV6 | hasNAT
+	at      uint32
+	start   uint32
+}
+
+const (
+	hasV4 = 1 << iota
+	hasV6
+	hasNAT
+)
+
+// toRec validates ev and converts it.
+func toRec(ev Event) (rec, error) {
+	r := rec{status: ev.Status, gw: ev.Gateway, dom: NormaliseAPN(ev.Domain), at: unixSec(ev.At)}
+	r.start = r.at
+	if !ev.SessionStart.IsZero() {
+		r.start = unixSec(ev.SessionStart)
+	}
+	if ev.Status == StatusAccountingOn || ev.Status == StatusAccountingOff {
+		return r, nil
+	}
+	if ev.Session == "" {
+		return r, ErrNoSession
+	}
+	r.session = SessionHash(ev.Session)
+	if ev.Status != StatusStop {
+		n, err := packNumber(ev.Number)
+		if err != nil {
+			return r, err
+		}
+		r.number = n
+	}
+	if a := ev.IPv4.Unmap(); a.Is4() {
+		r.v4 = v4key(a)
+		r.flags |= hasV4
+	}
+	if p := ev.IPv6; p.IsValid() && p.Addr().Is6() && !p.Addr().Is4In6() {
+		if p.Bits() < 64 {
+			return r, ErrBadPrefix
+		}
+		r.v6 = v6key(p.Addr())
+		r.flags |= hasV6
+	}
+	if a := ev.NAT.Addr.Unmap(); a.Is4() {
+		if ev.NAT.PortHi < ev.NAT.PortLo {
+			return r, errBadPortSpan
+		}
+		r.natAddr, r.natLo, r.natHi = v4key32(a), ev.NAT.PortLo, ev.NAT.PortHi
+		r.flags |= hasNAT
+	}
+	if r.flags == 0 {
+		return r, ErrNoAddress
+	}
+	return r, nil
+}
+
+// Apply records one accounting event. Start and Interim-Update upsert the
+// session's bindings (a lost Start is recovered from the next Interim); Stop
+// ends the bindings of the same session and gateway and leaves a tombstone;
+// Accounting-On/Off ends every binding of the gateway. Events on the IMS APN
+// are ignored. Apply reports whether the event was recorded; a false with a
+// nil error means it was stale (a late retransmit) or filtered.
+func (t *Table) Apply(ev Event) (bool, error) {
+	r, err := toRec(ev)
+	if err != nil {
+		return false, err
+	}
+	return t.apply(&r)
+}
+
+func (t *Table) apply(r *rec) (bool, error) {
+	t.applyMu.Lock()
+	defer t.applyMu.Unlock()
+	if t.cfg.IMSAPN != "" && r.dom == t.cfg.IMSAPN && r.status != StatusAccountingOn && r.status != StatusAccountingOff {
+		return false, nil
+	}
+	gw, err := t.gws.intern(r.gw)
+	if err != nil {
+		return false, err
+	}
+	switch r.status {
+	case StatusAccountingOn, StatusAccountingOff:
+		t.clearGateway(gw, r.at)
+		return true, nil
+	case StatusStart, StatusInterimUpdate, StatusStop:
+	default:
+		return false, nil
+	}
+	dom, err := t.doms.intern(r.dom)
+	if err != nil {
+		return false, err
+	}
+	tk := tombKey{gw: gw, session: r.session}
+	tsh := &t.shards[mix(r.session^uint64(gw))>>56]
+	if r.status == StatusStop {
+		tsh.mu.Lock()
+		tsh.tombs[tk] = r.at + uint32(t.cfg.TombstoneTTL/time.Second)
+		tsh.mu.Unlock()
+		if r.flags&hasV4 != 0 {
+			t.stop(kindV4, dom, uint64(r.v4), gw, r)
+		}
+		if r.flags&hasV6 != 0 {
+			t.stop(kindV6, dom, r.v6, gw, r)
+		}
+		if r.flags&hasNAT != 0 {
+			t.natStop(dom, gw, r)
+		}
+		return true, nil
+	}
+	tsh.mu.RLock()
+	_, dead := tsh.tombs[tk]
+	tsh.mu.RUnlock()
+	if dead {
+		return false, nil
+	}
+	if c, ok := t.cleared.Load(gw); ok && r.start < c.(uint32) {
+		return false, nil // a session from before the gateway restarted
+	}
+	applied := false
+	if r.flags&hasV4 != 0 {
+		applied = t.upsert(kindV4, dom, uint64(r.v4), gw, r) || applied
+	}
+	if r.flags&hasV6 != 0 {
+		applied = t.upsert(kindV6, dom, r.v6, gw, r) || applied
+	}
+	if r.flags&hasNAT != 0 {
+		applied = t.natUpsert(dom, gw, r) || applied
+	}
+	return applied, nil
+}
+
+// home is the position where an entry whose key hashes to h belongs.
+func home(h uint64, n int) int { return int((uint64(uint32(h)) * uint64(n)) >> 32) }
+
+// find returns the position of (kind, dom, addr) in sh, or -1. The caller
+// holds sh.mu.
+func (sh *shard) find(h uint64, kdom uint32, addr uint64) int {
+	n := len(sh.tab)
+	for i := home(h, n); ; {
+		e := &sh.tab[i]
+		if e.kdom == 0 {
+			return -1
+		}
+		if e.addr == addr && e.kdom == kdom {
+			return i
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// insert adds e, which is not in sh yet.
+func (sh *shard) insert(h uint64, e entry) {
+	if (sh.used+1)*5 > len(sh.tab)*4 {
+		sh.grow()
+	}
+	sh.place(h, e)
+	sh.used++
+}
+
+func (sh *shard) place(h uint64, e entry) {
+	n := len(sh.tab)
+	i := home(h, n)
+	for sh.tab[i].kdom != 0 {
+		if i++; i == n {
+			i = 0
+		}
+	}
+	sh.tab[i] = e
+}
+
+func (sh *shard) grow() {
+	old := sh.tab
+	sh.tab = make([]entry, len(old)+len(old)/2)
+	for i := range old {
+		if old[i].kdom != 0 {
+			sh.place(hashKey(old[i].kdom>>30, old[i].addr), old[i])
+		}
+	}
+}
+
+// remove deletes the entry at position i by shifting back the entries of
+// its probe run that may move.
+func (sh *shard) remove(i int) {
+	n := len(sh.tab)
+	j := i
+	for {
+		if j++; j == n {
+			j = 0
+		}
+		e := &sh.tab[j]
+		if e.kdom == 0 {
+			break
+		}
+		k := home(hashKey(e.kdom>>30, e.addr), n)
+		// The entry at j stays unless its home k lies cyclically
+		// outside (i, j].
+		if (i <= j && i < k && k <= j) || (i > j && (i < k || k <= j)) {
+			continue
+		}
+		sh.tab[i] = *e
+		i = j
+	}
+	sh.tab[i] = entry{}
+	sh.used--
+}
+
+func (t *Table) live(kind uint32) *atomic.Int64 {
+	if kind == kindV4 {
+		return &t.liveV4
+	}
+	return &t.liveV6
+}
+
+func (t *Table) upsert(kind, dom uint32, addr uint64, gw uint32, r *rec) bool {
+	h := hashKey(kind, addr)
+	sh := &t.shards[h>>56]
+	kdom := kind<<30 | dom
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i := sh.find(h, kdom, addr); i >= 0 {
+		e := &sh.tab[i]
+		if e.gw == gw && e.session == r.session {
+			if e.stop != 0 {
+				return false // a stopped session never comes back
+			}
+			e.number = r.number
+			e.start = min(e.start, r.start)
+			return true
+		}
+		if r.start < e.start {
+			return false // an older session's late report
+		}
+		if e.stop != 0 {
+			t.live(kind).Add(1)
+		}
+		*e = entry{addr: addr, number: r.number, session: r.session, gw: gw, kdom: kdom, start: r.start}
+		return true
+	}
+	sh.insert(h, entry{addr: addr, number: r.number, session: r.session, gw: gw, kdom: kdom, start: r.start})
+	t.live(kind).Add(1)
+	t.stored.Add(1)
+	return true
+}
+
+func (t *Table) stop(kind, dom uint32, addr uint64, gw uint32, r *rec) {
+	h := hashKey(kind, addr)
+	sh := &t.shards[h>>56]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i := sh.find(h, kind<<30|dom, addr)
+	if i < 0 {
+		return
+	}
+	e := &sh.tab[i]
+	if e.gw != gw || e.session != r.session || e.stop != 0 {
+		return
+	}
+	e.stop = max(r.at, 1)
+	t.live(kind).Add(-1)
+}
+
+func (t *Table) natShard(addr uint32) *natShard { return &t.nat[mix(uint64(addr))>>60] }
+
+func (t *Table) natUpsert(dom, gw uint32, r *rec) bool {
+	ns := t.natShard(r.natAddr)
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	blocks := ns.m[r.natAddr]
+	ne := natEntry{lo: r.natLo, hi: r.natHi, e: entry{addr: uint64(r.natAddr), number: r.number, session: r.session, gw: gw, kdom: dom, start: r.start}}
+	// First decide, then change: a stale report changes nothing.
+	for _, b := range blocks {
+		if b.hi < r.natLo || b.lo > r.natHi {
+			continue
+		}
+		if b.e.gw == gw && b.e.session == r.session {
+			if b.e.stop != 0 {
+				return false // a stopped session never comes back
+			}
+			ne.e.start = min(ne.e.start, b.e.start)
+			continue
+		}
+		if r.start < b.e.start {
+			return false // an older session's late report
+		}
+	}
+	out := blocks[:0]
+	for _, b := range blocks {
+		if b.hi < r.natLo || b.lo > r.natHi {
+			out = append(out, b)
+			continue
+		}
+		// Replaced: the same session's block, or ports that moved to a
+		// newer session.
+		if b.e.stop == 0 {
+			t.liveNAT.Add(-1)
+		}
+		t.stored.Add(-1)
+	}
+	if len(blocks) == 0 {
+		t.natAddrs.Add(1)
+	}
+	ns.m[r.natAddr] = append(out, ne)
+	t.liveNAT.Add(1)
+	t.stored.Add(1)
+	return true
+}
+
+func (t *Table) natStop(dom, gw uint32, r *rec) {
+	ns := t.natShard(r.natAddr)
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for i := range ns.m[r.natAddr] {
+		b := &ns.m[r.natAddr][i]
+		if b.e.gw == gw && b.e.session == r.session && b.e.kdom == dom && b.e.stop == 0 {
+			b.e.stop = max(r.at, 1)
+			t.liveNAT.Add(-1)
+		}
+	}
+}
+
+// clearGateway ends every live binding of gw at time at. The caller holds
+// applyMu.
+func (t *Table) clearGateway(gw, at uint32) {
+	at = max(at, 1)
+	t.cleared.Store(gw, at)
+	var wg sync.WaitGroup
+	const workers = 4
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for si := w; si < numShards; si += workers {
+				t.shards[si].clear(t, gw, at)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range t.nat {
+		ns := &t.nat[i]
+		ns.mu.Lock()
+		for _, blocks := range ns.m {
+			for j := range blocks {
+				if blocks[j].e.gw == gw && blocks[j].e.stop == 0 {
+					blocks[j].e.stop = at
+					t.liveNAT.Add(-1)
+				}
+			}
+		}
+		ns.mu.Unlock()
+	}
+}
+
+func (sh *shard) clear(t *Table, gw, at uint32) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var v4, v6 int64
+	for i := range sh.tab {
+		e := &sh.tab[i]
+		if e.gw != gw || e.stop != 0 || e.kdom == 0 {
+			continue
+		}
+		e.stop = at
+		if e.kdom>>30 == kindV4 {
+			v4++
+		} else {
+			v6++
+		}
+	}
+	t.liveV4.Add(-v4)
+	t.liveV6.Add(-v6)
+}
+
+// Sweep forgets stopped bindings and tombstones older than the tombstone
+// TTL. The server calls it periodically.
+func (t *Table) Sweep(now time.Time) {
+	t.applyMu.Lock()
+	defer t.applyMu.Unlock()
+	ttl := uint32(t.cfg.TombstoneTTL / time.Second)
+	n := unixSec(now)
+	for si := range t.shards {
+		sh := &t.shards[si]
+		sh.mu.Lock()
+		for k, exp := range sh.tombs {
+			if exp < n {
+				delete(sh.tombs, k)
+			}
+		}
+		var expired []entry
+		for i := range sh.tab {
+			e := &sh.tab[i]
+			if e.kdom != 0 && e.stop != 0 && e.stop+ttl < n {
+				expired = append(expired, *e)
+			}
+		}
+		for _, e := range expired {
+			sh.remove(sh.find(hashKey(e.kdom>>30, e.addr), e.kdom, e.addr))
+			t.stored.Add(-1)
+		}
+		sh.mu.Unlock()
+	}
+	for i := range t.nat {
+		ns := &t.nat[i]
+		ns.mu.Lock()
+		for a, blocks := range ns.m {
+			out := blocks[:0]
+			for _, b := range blocks {
+				if b.e.stop != 0 && b.e.stop+ttl < n {
+					t.stored.Add(-1)
+					continue
+				}
+				out = append(out, b)
+			}
+			if len(out) == 0 {
+				delete(ns.m, a)
+				t.natAddrs.Add(-1)
+			} else {
+				ns.m[a] = out
+			}
+		}
+		ns.mu.Unlock()
+	}
+}
+
+// Identify implements network.Identifier: it looks the connection's address
+// (and, for a CGNAT public address, its source port) up in the default
+// routing domain at the connection's time. A connection the table cannot
+// place is network.ErrNotIdentifiable.
+func (t *Table) Identify(_ context.Context, c network.Connection) (network.Identity, error) {
+	at := c.At
+	if at.IsZero() {
+		at = t.cfg.Now()
+	}
+	n, err := t.lookup(t.defaultAny, t.defaultDom, c.Addr, c.Port, unixSec(at))
+	if err != nil {
+		return network.Identity{}, err
+	}
+	return network.Identity{Number: "+" + strconv.FormatUint(n, 10), Source: Source}, nil
+}
+
+// errNoBinding is the wrapped ErrNotIdentifiable of a failed lookup; it
+// names neither the address nor any number.
+var errNoBinding = fmt.Errorf("radius: no binding owns the address at that time: %w", network.ErrNotIdentifiable)
+
+// errAmbiguous is returned when AnyDomain finds several owners.
+var errAmbiguous = fmt.Errorf("radius: address owned in several routing domains: %w", network.ErrNotIdentifiable)
+
+// Lookup returns the E.164 number of the subscriber that owned addr (and,
+// for a CGNAT address, port) in the routing domain at time at. domain may be
+// AnyDomain. A zero at means now. The error wraps network.ErrNotIdentifiable.
+func (t *Table) Lookup(domain string, addr netip.Addr, port uint16, at time.Time) (string, error) {
+	if at.IsZero() {
+		at = t.cfg.Now()
+	}
+	anyDom := domain == AnyDomain
+	var dom uint32
+	if !anyDom {
+		var ok bool
+		if dom, ok = t.doms.lookup(NormaliseAPN(domain)); !ok {
+			return "", errNoBinding
+		}
+	}
+	n, err := t.lookup(anyDom, dom, addr, port, unixSec(at))
+	if err != nil {
+		return "", err
+	}
+	return "+" + strconv.FormatUint(n, 10), nil
+}
+
+func (t *Table) lookup(anyDom bool, dom uint32, addr netip.Addr, port uint16, ts uint32) (uint64, error) {
+	addr = addr.Unmap()
+	var kind uint32
+	var key uint64
+	switch {
+	case addr.Is4():
+		key32 := v4key32(addr)
+		if t.natAddrs.Load() > 0 {
+			if n, found, err := t.natLookup(anyDom, dom, key32, port, ts); found {
+				return n, err
+			}
+		}
+		kind, key = kindV4, uint64(key32)
+	case addr.Is6():
+		kind, key = kindV6, v6key(addr)
+	default:
+		return 0, errNoBinding
+	}
+	h := hashKey(kind, key)
+	sh := &t.shards[h>>56]
+	var got uint64
+	sh.mu.RLock()
+	n := len(sh.tab)
+	for i := home(h, n); ; {
+		e := &sh.tab[i]
+		if i++; i == n {
+			i = 0
+		}
+		if e.kdom == 0 {
+			break
+		}
+		if e.addr != key || e.kdom>>30 != kind {
+			continue
+		}
+		if !anyDom && e.kdom&(1<<30-1) != dom {
+			continue
+		}
+		if e.start > ts || (e.stop != 0 && ts >= e.stop) {
+			if !anyDom {
+				break
+			}
+			continue
+		}
+		if got != 0 && got != e.number {
+			sh.mu.RUnlock()
+			return 0, errAmbiguous
+		}
+		got = e.number
+		if !anyDom {
+			break
+		}
+	}
+	sh.mu.RUnlock()
+	if got == 0 {
+		return 0, errNoBinding
+	}
+	return got, nil
+}
+
+// natLookup reports found when addr is a CGNAT public address: then the
+// answer (a number or an error) is final, because a shared address without
+// a matching port block must never fall back to a guess.
+func (t *Table) natLookup(anyDom bool, dom, addr uint32, port uint16, ts uint32) (uint64, bool, error) {
+	ns := t.natShard(addr)
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	blocks, ok := ns.m[addr]
+	if !ok {
+		return 0, false, nil
+	}
+	var got uint64
+	for _, b := range blocks {
+		if port < b.lo || port > b.hi || (!anyDom && b.e.kdom != dom) {
+			continue
+		}
+		if b.e.start > ts || (b.e.stop != 0 && ts >= b.e.stop) {
+			continue
+		}
+		if got != 0 && got != b.e.number {
+			return 0, true, errAmbiguous
+		}
+		got = b.e.number
+	}
+	if got == 0 || port == 0 {
+		return 0, true, errNoBinding
+	}
+	return got, true, nil
+}
+
+// SessionHash is the 64-bit FNV-1a of an Acct-Session-Id, the form in which
+// the table and its log keep session ids.
+func SessionHash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// packNumber turns an E.164 number into its digits as an integer.
+func packNumber(s string) (uint64, error) {
+	if _, err := msisdn.Parse(s); err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(s[1:], 10, 64)
+}
+
+func unixSec(t time.Time) uint32 {
+	s := t.Unix()
+	if s < 1 {
+		return 1
+	}
+	if s > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(s)
+}
+
+func v4key32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func v4key(a netip.Addr) uint32 { return v4key32(a) }
+
+func v6key(a netip.Addr) uint64 {
+	b := a.As16()
+	var k uint64
+	for i := 0; i < 8; i++ {
+		k = k<<8 | uint64(b[i])
+	}
+	return k
+}
+
+func hashKey(kind uint32, addr uint64) uint64 {
+	return mix(addr*0x9E3779B97F4A7C15 + uint64(kind))
+}
+
+// mix is the 64-bit finaliser of MurmurHash3.
+func mix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// interner maps the few gateway and domain names to small integers.
+type interner struct {
+	mu    sync.RWMutex
+	ids   map[string]uint32
+	names []string
+	limit int
+}
+
+func (in *interner) init(limit int) { in.ids, in.limit = map[string]uint32{}, limit }
+
+func (in *interner) lookup(s string) (uint32, bool) {
+	in.mu.RLock()
+	id, ok := in.ids[s]
+	in.mu.RUnlock()
+	return id, ok
+}
+
+func (in *interner) intern(s string) (uint32, error) {
+	if id, ok := in.lookup(s); ok {
+		return id, nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if id, ok := in.ids[s]; ok {
+		return id, nil
+	}
+	if len(in.names) >= in.limit {
+		return 0, ErrTooMany
+	}
+	id := uint32(len(in.names))
+	in.ids[s] = id
+	in.names = append(in.names, s)
+	return id, nil
+}
+
+func (in *interner) name(id uint32) string {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	return in.names[id]
+}
