@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,8 @@ type Config struct {
 	Identification Identification `yaml:"identification"`
 	// Attempts tunes the attempt life cycle.
 	Attempts Attempts `yaml:"attempts"`
+	// Radius configures the RADIUS accounting feed (identifier "radius").
+	Radius Radius `yaml:"radius"`
 	// DemoClient registers the documented demo client at start-up. Default:
 	// on when Listen is a loopback address, off otherwise.
 	DemoClient *bool `yaml:"demo_client"`
@@ -61,6 +64,9 @@ type Store struct {
 // unavailable, not eligible) ends the search.
 type Identification struct {
 	// Order lists identifiers by name: static, header, radius, virtual.
+	// Unset, it is static, header, radius — plus virtual when listening on
+	// a loopback address, so a public gateway never answers from the
+	// virtual operator unless told to.
 	Order []string `yaml:"order"`
 	// StaticBindings is the static bindings file (identifier "static").
 	StaticBindings string `yaml:"static_bindings"`
@@ -70,6 +76,26 @@ type Identification struct {
 	Timeout Duration `yaml:"timeout"`
 	// VirtualSlowDelay is how long the virtual operator's "slow" numbers take.
 	VirtualSlowDelay Duration `yaml:"virtual_slow_delay"`
+}
+
+// Radius configures the RADIUS accounting feed from the packet gateways.
+// The feed is off unless Clients names a clients file.
+type Radius struct {
+	// Clients is the file of packet gateways allowed to send accounting:
+	// one `ADDRESS|PREFIX SECRET [NAME]` per line (SECRET literal, env:NAME
+	// or file:PATH).
+	Clients string `yaml:"clients"`
+	// Listen is the UDP address of the accounting server.
+	Listen string `yaml:"listen"`
+	// DataDir holds the binding log; default DATA/radius.
+	DataDir string `yaml:"data_dir"`
+	// DefaultDomain is the APN searched for HTTP connections; "*" searches
+	// every APN and answers only when exactly one subscriber owns the address.
+	DefaultDomain string `yaml:"default_domain"`
+	// IMSAPN is the APN whose sessions are ignored ("-" keeps them).
+	IMSAPN string `yaml:"ims_apn"`
+	// TombstoneTTL is how long a stopped session is remembered.
+	TombstoneTTL Duration `yaml:"tombstone_ttl"`
 }
 
 // Attempts tunes the attempt life cycle.
@@ -99,12 +125,12 @@ func Default() Config {
 		Data:   "./numgate-data",
 		Store:  Store{Driver: "sqlite"},
 		Identification: Identification{
-			Order:            []string{"static", "header", "radius", "virtual"},
 			Header:           "X-MSISDN",
 			Timeout:          Duration(5 * time.Second),
 			VirtualSlowDelay: Duration(30 * time.Second),
 		},
 		Attempts: Attempts{Lifetime: Duration(5 * time.Minute), Retain: Duration(24 * time.Hour)},
+		Radius:   Radius{Listen: ":1813", DefaultDomain: "*", IMSAPN: "ims", TombstoneTTL: Duration(5 * time.Minute)},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -151,6 +177,11 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set("NUMGATE_STORE_DSN", &c.Store.DSN)
 	set("NUMGATE_STATIC_BINDINGS", &c.Identification.StaticBindings)
 	set("NUMGATE_LOG_LEVEL", &c.Log.Level)
+	set("NUMGATE_RADIUS_CLIENTS", &c.Radius.Clients)
+	set("NUMGATE_RADIUS_LISTEN", &c.Radius.Listen)
+	set("NUMGATE_RADIUS_DATA_DIR", &c.Radius.DataDir)
+	set("NUMGATE_RADIUS_DEFAULT_DOMAIN", &c.Radius.DefaultDomain)
+	set("NUMGATE_RADIUS_IMS_APN", &c.Radius.IMSAPN)
 	set("NUMGATE_LOG_FORMAT", &c.Log.Format)
 	if v := getenv("NUMGATE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
@@ -164,6 +195,14 @@ func splitList(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
+// RadiusDataDir returns the RADIUS binding log directory.
+func (c Config) RadiusDataDir() string {
+	if c.Radius.DataDir != "" {
+		return c.Radius.DataDir
+	}
+	return filepath.Join(c.Data, "radius")
+}
+
 // IssuerURL returns the issuer, defaulting to http://LISTEN.
 func (c Config) IssuerURL() string {
 	if c.Issuer != "" {
@@ -172,11 +211,29 @@ func (c Config) IssuerURL() string {
 	return "http://" + c.Listen
 }
 
+// IdentifierOrder returns the identification policy's order: as configured,
+// or by default static, header, radius, and virtual only on a loopback
+// listener (a developer's machine or CI).
+func (c Config) IdentifierOrder() []string {
+	if len(c.Identification.Order) > 0 {
+		return c.Identification.Order
+	}
+	if c.loopback() {
+		return []string{"static", "header", "radius", "virtual"}
+	}
+	return []string{"static", "header", "radius"}
+}
+
 // DemoClientEnabled reports whether the demo client is registered.
 func (c Config) DemoClientEnabled() bool {
 	if c.DemoClient != nil {
 		return *c.DemoClient
 	}
+	return c.loopback()
+}
+
+// loopback reports whether Listen is a loopback address.
+func (c Config) loopback() bool {
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		return false
@@ -235,9 +292,6 @@ func (c Config) Validate() error {
 	if _, err := c.TrustedPrefixes(); err != nil {
 		errs = append(errs, err)
 	}
-	if len(c.Identification.Order) == 0 {
-		add("identification.order: must name at least one identifier (%s)", strings.Join(identifierNames, ", "))
-	}
 	seen := map[string]bool{}
 	for _, n := range c.Identification.Order {
 		if !slices.Contains(identifierNames, n) {
@@ -253,6 +307,14 @@ func (c Config) Validate() error {
 	}
 	if c.Attempts.Lifetime < Duration(10*time.Second) || c.Attempts.Lifetime > Duration(time.Hour) {
 		add("attempts.lifetime: must be between 10s and 1h")
+	}
+	if c.Radius.Clients != "" {
+		if _, _, err := net.SplitHostPort(c.Radius.Listen); err != nil {
+			add("radius.listen: %q is not HOST:PORT", c.Radius.Listen)
+		}
+		if c.Radius.TombstoneTTL < 0 {
+			add("radius.tombstone_ttl: must not be negative")
+		}
 	}
 	if c.Attempts.Retain < 0 {
 		add("attempts.retain: must not be negative")

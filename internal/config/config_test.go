@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,12 +113,23 @@ func TestFileExpandsEnvironment(t *testing.T) {
 	}
 }
 
-func TestDemoClientFollowsListener(t *testing.T) {
+// TestDevelopmentDefaultsFollowListener: the demo client and the virtual
+// operator are on by default only on a loopback listener.
+func TestDevelopmentDefaultsFollowListener(t *testing.T) {
 	for listen, want := range map[string]bool{"127.0.0.1:1": true, "[::1]:1": true, "localhost:1": true, "0.0.0.0:1": false, "10.0.0.1:1": false} {
 		c := Default()
 		c.Listen = listen
 		if got := c.DemoClientEnabled(); got != want {
 			t.Errorf("%s: demo client %v, want %v", listen, got, want)
 		}
+		if got := slices.Contains(c.IdentifierOrder(), "virtual"); got != want {
+			t.Errorf("%s: virtual operator in default order %v, want %v", listen, got, want)
+		}
+	}
+	c := Default()
+	c.Listen = "0.0.0.0:1"
+	c.Identification.Order = []string{"virtual"}
+	if got := c.IdentifierOrder(); !slices.Equal(got, []string{"virtual"}) {
+		t.Errorf("explicit order not honoured: %v", got)
 	}
 }
