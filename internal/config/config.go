@@ -37,12 +37,19 @@ type Config struct {
 	// headers name the device's address, and whose enrichment headers are
 	// believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ProxyProtocol are the networks (addresses or CIDR prefixes) of load
+	// balancers that open every HTTP connection with a PROXY protocol (v1
+	// or v2) header naming the device's address and port: from them the
+	// header is required; from anyone else it is never read.
+	ProxyProtocol []string `yaml:"proxy_protocol"`
 	// Identification is the identification policy.
 	Identification Identification `yaml:"identification"`
 	// Attempts tunes the attempt life cycle.
 	Attempts Attempts `yaml:"attempts"`
 	// Radius configures the RADIUS accounting feed (identifier "radius").
 	Radius Radius `yaml:"radius"`
+	// UEID configures the 3gpp-ueid lookup API for operator systems.
+	UEID UEID `yaml:"ueid"`
 	// DemoClient registers the documented demo client at start-up. Default:
 	// on when Listen is a loopback address, off otherwise.
 	DemoClient *bool `yaml:"demo_client"`
@@ -96,6 +103,14 @@ type Radius struct {
 	IMSAPN string `yaml:"ims_apn"`
 	// TombstoneTTL is how long a stopped session is remembered.
 	TombstoneTTL Duration `yaml:"tombstone_ttl"`
+}
+
+// UEID configures the 3gpp-ueid lookup API (/3gpp-ueid/v1/get-msisdn and
+// verify-msisdn). The API is not mounted unless TokenFile is set.
+type UEID struct {
+	// TokenFile is the credentials file: one `TOKEN AF-ID [OPERATION ...]`
+	// per line, TOKEN literal or sha256:HEX (see ueid.ParseCredentials).
+	TokenFile string `yaml:"token_file"`
 }
 
 // Attempts tunes the attempt life cycle.
@@ -183,6 +198,10 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set("NUMGATE_RADIUS_DEFAULT_DOMAIN", &c.Radius.DefaultDomain)
 	set("NUMGATE_RADIUS_IMS_APN", &c.Radius.IMSAPN)
 	set("NUMGATE_LOG_FORMAT", &c.Log.Format)
+	set("NUMGATE_UEID_TOKEN_FILE", &c.UEID.TokenFile)
+	if v := getenv("NUMGATE_PROXY_PROTOCOL"); v != "" {
+		c.ProxyProtocol = splitList(v)
+	}
 	if v := getenv("NUMGATE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
 	}
@@ -264,6 +283,25 @@ func (c Config) TrustedPrefixes() ([]netip.Prefix, error) {
 	return out, errors.Join(errs...)
 }
 
+// ProxyProtocolPrefixes parses ProxyProtocol (addresses or CIDR prefixes).
+func (c Config) ProxyProtocolPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range c.ProxyProtocol {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("proxy_protocol: %q is neither an address nor a CIDR prefix", s))
+			continue
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, errors.Join(errs...)
+}
+
 // Validate reports every problem in c at once.
 func (c Config) Validate() error {
 	var errs []error
@@ -290,6 +328,9 @@ func (c Config) Validate() error {
 		add("store.driver: %q is not sqlite or postgres", c.Store.Driver)
 	}
 	if _, err := c.TrustedPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.ProxyProtocolPrefixes(); err != nil {
 		errs = append(errs, err)
 	}
 	seen := map[string]bool{}

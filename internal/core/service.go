@@ -86,6 +86,17 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
+	a := s.newAttempt(r)
+	if err := s.store.CreateAttempt(ctx, a); err != nil {
+		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "attempt started",
+		slog.String("attempt", a.ID), slog.String("client", a.ClientID), slog.String("dialect", a.Dialect))
+	return a, nil
+}
+
+// newAttempt builds a new attempt in state created.
+func (s *Service) newAttempt(r StartRequest) store.Attempt {
 	life := r.Lifetime
 	if life <= 0 {
 		life = s.lifetime
@@ -105,12 +116,7 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	if r.ClaimedNumber != "" {
 		a.ClaimedHash = s.pseudo.Pseudonym(r.ClaimedNumber)
 	}
-	if err := s.store.CreateAttempt(ctx, a); err != nil {
-		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
-	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "attempt started",
-		slog.String("attempt", a.ID), slog.String("client", a.ClientID), slog.String("dialect", a.Dialect))
-	return a, nil
+	return a
 }
 
 // Get returns an attempt. An open attempt past its deadline is expired on
@@ -123,7 +129,7 @@ func (s *Service) Get(ctx context.Context, id string) (store.Attempt, error) {
 	if err != nil {
 		return store.Attempt{}, fmt.Errorf("core: get attempt: %w", err)
 	}
-	if State(a.State).Open() && !s.now().Before(a.Deadline) {
+	if State(a.State).Open() && s.now().After(a.Deadline) {
 		return s.expire(ctx, id)
 	}
 	return a, nil
@@ -150,7 +156,7 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 		case StateExpired:
 			return a, ErrExpired
 		}
-		if !s.now().Before(a.Deadline) {
+		if s.now().After(a.Deadline) {
 			return a, ErrExpired
 		}
 		a.State = string(StateDeviceSeen)
@@ -171,43 +177,70 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 		return store.Attempt{}, err
 	}
 
-	conn.Hint = seen.ClaimedNumber
-	if conn.At.IsZero() {
-		conn.At = s.now()
-	}
-	ictx, cancel := context.WithTimeout(ctx, s.timeout)
-	who, ierr := s.ident.Identify(ictx, conn)
-	cancel()
-
+	who, ierr := s.identify(ctx, conn, seen.ClaimedNumber)
 	return s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
 		if State(a.State) != StateDeviceSeen {
 			return a, ErrWrongState
 		}
-		a.State = string(StateDecided)
-		switch {
-		case ierr != nil:
-			a.Outcome = string(outcomeOf(ierr))
-		case !msisdn.Valid(who.Number):
-			a.Outcome = string(OutcomeOperatorUnavailable)
-		default:
-			a.DeviceNumber = who.Number
-			a.DeviceHash = s.pseudo.Pseudonym(who.Number)
-			a.IdentifiedBy = who.Source
-			switch {
-			case a.ClaimedNumber == "":
-				a.Outcome = string(OutcomeIdentified)
-			case msisdn.Equal(a.ClaimedNumber, who.Number):
-				a.Outcome = string(OutcomeMatch)
-			default:
-				a.Outcome = string(OutcomeNoMatch)
-			}
-		}
-		a.ClaimedNumber = "" // compared: only the pseudonym stays
-		s.log.LogAttrs(ctx, slog.LevelInfo, "attempt decided",
-			slog.String("attempt", a.ID), slog.String("outcome", a.Outcome),
-			slog.String("identified_by", a.IdentifiedBy), slog.Bool("fallback_advised", Outcome(a.Outcome).FallbackAdvised()))
-		return a, nil
+		return s.decide(ctx, a, who, ierr), nil
 	})
+}
+
+// Identify is Start and DeviceArrived in one step, for dialects whose start
+// request comes from the device itself (CAMARA's /authorize): the network
+// is asked first and the attempt is stored once, already decided.
+func (s *Service) Identify(ctx context.Context, r StartRequest, conn network.Connection, userAgent string) (store.Attempt, error) {
+	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
+		return store.Attempt{}, ErrInvalidClaim
+	}
+	who, ierr := s.identify(ctx, conn, r.ClaimedNumber)
+	a := s.newAttempt(r)
+	a.DeviceAddr, a.UserAgent = conn.Addr.String(), userAgent
+	a = s.decide(ctx, a, who, ierr)
+	if err := s.store.CreateAttempt(ctx, a); err != nil {
+		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
+	}
+	return a, nil
+}
+
+// identify asks the network, within the identification timeout.
+func (s *Service) identify(ctx context.Context, conn network.Connection, claimed string) (network.Identity, error) {
+	conn.Hint = claimed
+	if conn.At.IsZero() {
+		conn.At = s.now()
+	}
+	ictx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.ident.Identify(ictx, conn)
+}
+
+// decide records the network's answer in a and compares it with the
+// claimed number, if there is one.
+func (s *Service) decide(ctx context.Context, a store.Attempt, who network.Identity, ierr error) store.Attempt {
+	a.State = string(StateDecided)
+	switch {
+	case ierr != nil:
+		a.Outcome = string(outcomeOf(ierr))
+	case !msisdn.Valid(who.Number):
+		a.Outcome = string(OutcomeOperatorUnavailable)
+	default:
+		a.DeviceNumber = who.Number
+		a.DeviceHash = s.pseudo.Pseudonym(who.Number)
+		a.IdentifiedBy = who.Source
+		switch {
+		case a.ClaimedNumber == "":
+			a.Outcome = string(OutcomeIdentified)
+		case msisdn.Equal(a.ClaimedNumber, who.Number):
+			a.Outcome = string(OutcomeMatch)
+		default:
+			a.Outcome = string(OutcomeNoMatch)
+		}
+	}
+	a.ClaimedNumber = "" // compared: only the pseudonym stays
+	s.log.LogAttrs(ctx, slog.LevelInfo, "attempt decided",
+		slog.String("attempt", a.ID), slog.String("outcome", a.Outcome),
+		slog.String("identified_by", a.IdentifiedBy), slog.Bool("fallback_advised", Outcome(a.Outcome).FallbackAdvised()))
+	return a
 }
 
 // Claim is a number the backend asks about after identification: in clear

@@ -138,28 +138,25 @@ func (s *Server) authorize(ctx context.Context, r *http.Request, p params, t aut
 	if err != nil {
 		return "", "", err
 	}
-	a, err := s.core.Start(ctx, core.StartRequest{
-		ClientID: t.client.ID, Dialect: dialectCAMARA, ClaimedNumber: req.hint.number, Data: data,
-	})
-	if errors.Is(err, core.ErrInvalidClaim) {
-		return "", "", errorf(ErrCodeInvalidRequest, "login_hint does not name a valid number")
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("start attempt: %w", err)
-	}
-
 	conn := s.conn(r)
 	if req.hint.addr.IsValid() {
 		if conn.FromTrustedProxy {
 			conn.Addr, conn.Port = req.hint.addr, req.hint.port
 		} else {
 			s.log.LogAttrs(ctx, slog.LevelInfo, "ipport login_hint ignored: request not from a trusted proxy",
-				slog.String("client", t.client.ID), slog.String("attempt", a.ID))
+				slog.String("client", t.client.ID))
 		}
 	}
-	a, err = s.core.DeviceArrived(ctx, a.ID, conn, r.UserAgent())
+	// The device itself is making this request: the network is asked and
+	// the attempt stored once, already decided.
+	a, err := s.core.Identify(ctx, core.StartRequest{
+		ClientID: t.client.ID, Dialect: dialectCAMARA, ClaimedNumber: req.hint.number, Data: data,
+	}, conn, r.UserAgent())
+	if errors.Is(err, core.ErrInvalidClaim) {
+		return "", "", errorf(ErrCodeInvalidRequest, "login_hint does not name a valid number")
+	}
 	if err != nil {
-		return "", a.ID, fmt.Errorf("device arrived: %w", err)
+		return "", "", fmt.Errorf("identify device: %w", err)
 	}
 	if oe := outcomeError(core.Outcome(a.Outcome)); oe != nil {
 		return "", a.ID, oe

@@ -156,34 +156,39 @@ func (a *API) handle(v version, op handlerFunc) http.Handler {
 	})
 }
 
-// authorize checks the bearer token, its scope and how it was obtained,
-// without using it up.
-func (a *API) authorize(ctx context.Context, v version, r *http.Request, scope string) (raw string, err error) {
+// authenticate checks the bearer token without using it up: a missing,
+// unknown, used or expired token is 401.
+func (a *API) authenticate(ctx context.Context, v version, r *http.Request) (raw string, tok Token, err error) {
 	authz := r.Header.Get("Authorization")
 	scheme, raw, ok := strings.Cut(authz, " ")
 	if authz == "" {
-		return "", v.fail(codeUnauthenticated, "no Authorization header")
+		return "", Token{}, v.fail(codeUnauthenticated, "no Authorization header")
 	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return "", v.fail(codeUnauthenticated, "Authorization is not a Bearer token")
+		return "", Token{}, v.fail(codeUnauthenticated, "Authorization is not a Bearer token")
 	}
 	raw = strings.TrimSpace(raw)
-	tok, err := a.tokens.Lookup(ctx, raw)
+	tok, err = a.tokens.Lookup(ctx, raw)
 	switch {
 	case errors.Is(err, ErrTokenExpired):
-		return "", v.fail(codeUnauthenticated, "access token expired")
+		return "", Token{}, v.fail(codeUnauthenticated, "access token expired")
 	case errors.Is(err, ErrTokenInvalid):
-		return "", v.fail(codeUnauthenticated, "access token unknown, malformed or already used")
+		return "", Token{}, v.fail(codeUnauthenticated, "access token unknown, malformed or already used")
 	case err != nil:
-		return "", err
+		return "", Token{}, err
 	}
+	return raw, tok, nil
+}
+
+// permit checks the token's scope and how it was obtained (403).
+func permit(v version, tok Token, scope string) error {
 	if !slices.Contains(tok.Scopes, scope) {
-		return "", v.fail(codePermissionDenied, "access token lacks scope "+scope)
+		return v.fail(codePermissionDenied, "access token lacks scope "+scope)
 	}
 	if !tok.NetworkAuthenticated || tok.AttemptID == "" {
-		return "", v.fail(codeNotMobileNetwork, "access token was not obtained by network-based authentication")
+		return v.fail(codeNotMobileNetwork, "access token was not obtained by network-based authentication")
 	}
-	return raw, nil
+	return nil
 }
 
 // consume uses the token up, after the request has been validated, so a bad
@@ -209,8 +214,10 @@ type verifyRequest struct {
 const maxBody = 4 << 10
 
 func (a *API) verify(v version, w http.ResponseWriter, r *http.Request) error {
+	// Order: 401 (who is asking), 400 (what is asked), 403 (may they ask
+	// it), and only then is the single-use token used up.
 	ctx := r.Context()
-	raw, err := a.authorize(ctx, v, r, ScopeVerify)
+	raw, tok, err := a.authenticate(ctx, v, r)
 	if err != nil {
 		return err
 	}
@@ -218,7 +225,10 @@ func (a *API) verify(v version, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tok, err := a.consume(ctx, v, raw)
+	if err := permit(v, tok, ScopeVerify); err != nil {
+		return err
+	}
+	tok, err = a.consume(ctx, v, raw)
 	if err != nil {
 		return err
 	}
@@ -236,11 +246,14 @@ func (a *API) verify(v version, w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) share(v version, w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	raw, err := a.authorize(ctx, v, r, ScopeShare)
+	raw, tok, err := a.authenticate(ctx, v, r)
 	if err != nil {
 		return err
 	}
-	tok, err := a.consume(ctx, v, raw)
+	if err := permit(v, tok, ScopeShare); err != nil {
+		return err
+	}
+	tok, err = a.consume(ctx, v, raw)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/server"
+)
+
+// serveFlags are the command-line settings of `numgate serve`; they win over
+// the file and the environment.
+type serveFlags struct {
+	config, listen, data, staticBindings, issuer string
+	radiusClients, radiusListen, radiusDomain    string
+	ueidTokenFile                                string
+	proxyProtocol                                []string
+}
+
+func (e *env) serveCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway (SQLite store and virtual operator by default)",
+		Long: `Run the gateway. With no settings it listens on 127.0.0.1:9091, keeps its
+data in ./numgate-data (SQLite), identifies devices with the virtual operator
+and registers the demo client. Settings come from --config FILE, then
+NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := e.loadConfig(f.config)
+			if err != nil {
+				return err
+			}
+			flags := cmd.Flags()
+			if flags.Changed("listen") {
+				cfg.Listen = f.listen
+			}
+			if flags.Changed("data") {
+				cfg.Data = f.data
+			}
+			if flags.Changed("static-bindings") {
+				cfg.Identification.StaticBindings = f.staticBindings
+			}
+			if flags.Changed("issuer") {
+				cfg.Issuer = f.issuer
+			}
+			if flags.Changed("radius-clients") {
+				cfg.Radius.Clients = f.radiusClients
+			}
+			if flags.Changed("radius-listen") {
+				cfg.Radius.Listen = f.radiusListen
+			}
+			if flags.Changed("radius-default-domain") {
+				cfg.Radius.DefaultDomain = f.radiusDomain
+			}
+			if flags.Changed("ueid-token-file") {
+				cfg.UEID.TokenFile = f.ueidTokenFile
+			}
+			if flags.Changed("proxy-protocol") {
+				cfg.ProxyProtocol = f.proxyProtocol
+			}
+			if err := cfg.Validate(); err != nil {
+				return fmt.Errorf("invalid configuration:\n%w", err)
+			}
+			log := newLogger(e.stderr, cfg.Log)
+			ctx := cmd.Context()
+			srv, err := server.New(ctx, cfg, server.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			l, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return err
+			}
+			log.Info("numgate listening", "addr", l.Addr().String(), "issuer", cfg.IssuerURL(),
+				"store", cfg.Store.Driver, "data", cfg.Data, "identification", cfg.IdentifierOrder(),
+				"demo_client", cfg.DemoClientEnabled())
+			err = srv.Serve(ctx, l)
+			log.Info("numgate stopped")
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "configuration file (YAML); env NUMGATE_CONFIG")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:9091", "HTTP listen address HOST:PORT; env NUMGATE_LISTEN")
+	fl.StringVar(&f.data, "data", "./numgate-data", "data directory; env NUMGATE_DATA")
+	fl.StringVar(&f.staticBindings, "static-bindings", "", "static bindings file (ADDRESS NUMBER per line); env NUMGATE_STATIC_BINDINGS")
+	fl.StringVar(&f.issuer, "issuer", "", "OAuth issuer URL (default http://LISTEN); env NUMGATE_ISSUER")
+	fl.StringVar(&f.radiusClients, "radius-clients", "", "RADIUS clients file (enables the accounting feed); env NUMGATE_RADIUS_CLIENTS")
+	fl.StringVar(&f.radiusListen, "radius-listen", ":1813", "RADIUS accounting UDP address; env NUMGATE_RADIUS_LISTEN")
+	fl.StringVar(&f.radiusDomain, "radius-default-domain", "*", "APN searched for HTTP connections (* = any, if unambiguous); env NUMGATE_RADIUS_DEFAULT_DOMAIN")
+	fl.StringVar(&f.ueidTokenFile, "ueid-token-file", "", "3gpp-ueid API credentials file (enables /3gpp-ueid/v1); env NUMGATE_UEID_TOKEN_FILE")
+	fl.StringSliceVar(&f.proxyProtocol, "proxy-protocol", nil, "networks whose connections must open with a PROXY protocol header (comma-separated CIDRs); env NUMGATE_PROXY_PROTOCOL")
+	return cmd
+}
+
+// loadConfig reads the configuration file (flag or NUMGATE_CONFIG) and the environment.
+func (e *env) loadConfig(path string) (config.Config, error) {
+	if path == "" {
+		path = e.getenv("NUMGATE_CONFIG")
+	}
+	return config.Load(path, e.getenv)
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

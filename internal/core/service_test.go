@@ -1,0 +1,271 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/store/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// network answers from a fixed table keyed by the connection's address.
+type fixedNetwork map[string]struct {
+	number string
+	err    error
+}
+
+func (f fixedNetwork) Identify(ctx context.Context, c network.Connection) (network.Identity, error) {
+	a, ok := f[c.Addr.String()]
+	if !ok {
+		return network.Identity{}, network.ErrNotIdentifiable
+	}
+	if a.err != nil {
+		return network.Identity{}, a.err
+	}
+	return network.Identity{Number: a.number, Source: "test"}, nil
+}
+
+func newService(t *testing.T, ident network.Identifier) (*core.Service, *clock, *bytes.Buffer) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "core.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, _ := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
+	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	var logs bytes.Buffer
+	svc, err := core.NewService(core.Config{
+		Store: st, Identifier: ident, Pseudonymizer: p, Now: clk.Now,
+		Lifetime: time.Minute, IdentifyTimeout: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, clk, &logs
+}
+
+func conn(addr string) network.Connection {
+	return network.Connection{Addr: netip.MustParseAddr(addr)}
+}
+
+var testNet = fixedNetwork{
+	"10.0.0.1": {number: "+31612345678"},
+	"10.0.0.2": {err: network.ErrUnavailable},
+	"10.0.0.3": {err: network.ErrNotEligible},
+	"10.0.0.4": {err: network.ErrConsentDeclined},
+	"10.0.0.5": {err: network.ErrInvalidNumber},
+	"10.0.0.6": {number: "garbage"},
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name, claimed, addr string
+		want                core.Outcome
+	}{
+		{"match", "+31612345678", "10.0.0.1", core.OutcomeMatch},
+		{"no match", "+31699999999", "10.0.0.1", core.OutcomeNoMatch},
+		{"identified, no claim yet", "", "10.0.0.1", core.OutcomeIdentified},
+		{"wifi", "+31612345678", "192.0.2.1", core.OutcomeNotIdentifiable},
+		{"operator down", "+31612345678", "10.0.0.2", core.OutcomeOperatorUnavailable},
+		{"not eligible", "+31612345678", "10.0.0.3", core.OutcomeNotEligible},
+		{"consent declined", "+31612345678", "10.0.0.4", core.OutcomeConsentDeclined},
+		{"invalid number", "+31612345678", "10.0.0.5", core.OutcomeInvalidNumber},
+		{"network returns junk", "+31612345678", "10.0.0.6", core.OutcomeOperatorUnavailable},
+	}
+	svc, _, logs := newService(t, testNet)
+	ctx := context.Background()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: c.claimed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := svc.DeviceArrived(ctx, a.ID, conn(c.addr), "ua")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if core.Outcome(got.Outcome) != c.want || core.State(got.State) != core.StateDecided {
+				t.Fatalf("outcome %s state %s, want %s decided", got.Outcome, got.State, c.want)
+			}
+			if got.ClaimedNumber != "" {
+				t.Error("the clear claimed number is kept after the decision")
+			}
+			if c.claimed != "" && got.ClaimedHash == "" {
+				t.Error("no pseudonym of the claimed number")
+			}
+			// Idempotent: the device retrying changes nothing.
+			again, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.2"), "ua")
+			if err != nil || again.Outcome != got.Outcome || again.UpdatedAt != got.UpdatedAt {
+				t.Fatalf("second arrival changed the attempt: %+v %v", again, err)
+			}
+		})
+	}
+	for _, n := range []string{"+31612345678", "+31699999999", "31612345678"} {
+		if strings.Contains(logs.String(), n) {
+			t.Fatalf("a phone number reached the log:\n%s", logs)
+		}
+	}
+}
+
+func TestStartRejectsMalformedNumber(t *testing.T) {
+	svc, _, _ := newService(t, testNet)
+	_, err := svc.Start(context.Background(), core.StartRequest{ClaimedNumber: "0612345678"})
+	if !errors.Is(err, core.ErrInvalidClaim) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCompareOnce(t *testing.T) {
+	svc, _, _ := newService(t, testNet)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		claim core.Claim
+		want  bool
+	}{
+		{"number", core.Claim{Number: "+31612345678"}, true},
+		{"other number", core.Claim{Number: "+31612345679"}, false},
+		{"hash", core.Claim{Hash: msisdn.Hash("+31612345678")}, true},
+		{"hash upper case", core.Claim{Hash: strings.ToUpper(msisdn.Hash("+31612345678"))}, true},
+		{"other hash", core.Claim{Hash: msisdn.Hash("+31612345679")}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, _ := svc.Start(ctx, core.StartRequest{ClientID: "c"})
+			if _, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), ""); err != nil {
+				t.Fatal(err)
+			}
+			got, err := svc.Compare(ctx, a.ID, c.claim)
+			if err != nil || got != c.want {
+				t.Fatalf("Compare = %v, %v; want %v", got, err, c.want)
+			}
+			if _, err := svc.Compare(ctx, a.ID, c.claim); !errors.Is(err, core.ErrWrongState) {
+				t.Fatalf("second Compare: %v, want ErrWrongState", err)
+			}
+			stored, _ := svc.Get(ctx, a.ID)
+			if stored.State != string(core.StateConsumed) || stored.DeviceNumber != "" {
+				t.Fatalf("after Compare: state %s, device number kept %v", stored.State, stored.DeviceNumber != "")
+			}
+		})
+	}
+	t.Run("bad claims change nothing", func(t *testing.T) {
+		a, _ := svc.Start(ctx, core.StartRequest{ClientID: "c"})
+		svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "")
+		for _, bad := range []core.Claim{{}, {Number: "+31612345678", Hash: msisdn.Hash("+31612345678")}, {Number: "123"}, {Hash: "xyz"}} {
+			if _, err := svc.Compare(ctx, a.ID, bad); !errors.Is(err, core.ErrInvalidClaim) {
+				t.Errorf("%+v: %v", bad, err)
+			}
+		}
+		if ok, err := svc.Compare(ctx, a.ID, core.Claim{Number: "+31612345678"}); !ok || err != nil {
+			t.Fatalf("attempt changed by bad claims: %v %v", ok, err)
+		}
+	})
+}
+
+func TestTakeOnce(t *testing.T) {
+	svc, _, _ := newService(t, testNet)
+	ctx := context.Background()
+	a, _ := svc.Start(ctx, core.StartRequest{ClientID: "c"})
+	svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "")
+	got, err := svc.Take(ctx, a.ID)
+	if err != nil || got.DeviceNumber != "+31612345678" {
+		t.Fatalf("Take = %+v, %v", got, err)
+	}
+	if _, err := svc.Take(ctx, a.ID); !errors.Is(err, core.ErrWrongState) {
+		t.Fatalf("second Take: %v", err)
+	}
+	if _, err := svc.Take(ctx, "no-such-attempt"); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("unknown attempt: %v", err)
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	svc, clk, _ := newService(t, testNet)
+	ctx := context.Background()
+	late, _ := svc.Start(ctx, core.StartRequest{ClientID: "c", ClaimedNumber: "+31612345678"})
+	swept, _ := svc.Start(ctx, core.StartRequest{ClientID: "c", ClaimedNumber: "+31612345678"})
+	decided, _ := svc.Start(ctx, core.StartRequest{ClientID: "c", ClaimedNumber: "+31612345678"})
+	svc.DeviceArrived(ctx, decided.ID, conn("10.0.0.1"), "")
+	clk.Add(time.Minute)
+	if a, _ := svc.Get(ctx, late.ID); a.State != string(core.StateCreated) {
+		t.Fatalf("expired at its deadline already: %s", a.State)
+	}
+	clk.Add(time.Millisecond)
+
+	if _, err := svc.DeviceArrived(ctx, late.ID, conn("10.0.0.1"), ""); !errors.Is(err, core.ErrExpired) {
+		t.Fatalf("late device: %v", err)
+	}
+	got, _ := svc.Get(ctx, late.ID)
+	if got.State != string(core.StateExpired) || got.Outcome != string(core.OutcomeExpired) || got.ClaimedNumber != "" {
+		t.Fatalf("late attempt: %+v", got)
+	}
+	expired, err := svc.ExpireDue(ctx, 10)
+	if err != nil || len(expired) != 1 || expired[0].ID != swept.ID {
+		t.Fatalf("ExpireDue = %d attempts, %v; want only the open one", len(expired), err)
+	}
+	if again, _ := svc.ExpireDue(ctx, 10); len(again) != 0 {
+		t.Fatalf("expired twice: %d", len(again))
+	}
+	if d, _ := svc.Get(ctx, decided.ID); d.State != string(core.StateDecided) {
+		t.Fatalf("a decided attempt must not expire by deadline: %s", d.State)
+	}
+}
+
+func TestSlowNetworkTimesOut(t *testing.T) {
+	slow := network.IdentifierFunc(func(ctx context.Context, c network.Connection) (network.Identity, error) {
+		<-ctx.Done()
+		return network.Identity{}, errors.Join(network.ErrUnavailable, ctx.Err())
+	})
+	svc, _, _ := newService(t, slow)
+	ctx := context.Background()
+	a, _ := svc.Start(ctx, core.StartRequest{ClientID: "c", ClaimedNumber: "+31612345678"})
+	got, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "")
+	if err != nil || got.Outcome != string(core.OutcomeOperatorUnavailable) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if !core.Outcome(got.Outcome).FallbackAdvised() {
+		t.Error("an unavailable operator should advise a fallback")
+	}
+}
+
+// TestIdentifyInOneStep: Identify decides exactly as Start + DeviceArrived
+// would, and stores the attempt already decided.
+func TestIdentifyInOneStep(t *testing.T) {
+	svc, _, _ := newService(t, testNet)
+	ctx := context.Background()
+	for claimed, want := range map[string]core.Outcome{
+		"+31612345678": core.OutcomeMatch, "+31699999999": core.OutcomeNoMatch, "": core.OutcomeIdentified,
+	} {
+		a, err := svc.Identify(ctx, core.StartRequest{ClientID: "c", ClaimedNumber: claimed}, conn("10.0.0.1"), "ua")
+		if err != nil || a.Outcome != string(want) {
+			t.Fatalf("%q: %+v %v", claimed, a, err)
+		}
+		stored, err := svc.Get(ctx, a.ID)
+		if err != nil || stored.State != string(core.StateDecided) || stored.Outcome != string(want) || stored.ClaimedNumber != "" {
+			t.Fatalf("%q stored as %+v %v", claimed, stored, err)
+		}
+	}
+	if _, err := svc.Identify(ctx, core.StartRequest{ClaimedNumber: "12345"}, conn("10.0.0.1"), ""); !errors.Is(err, core.ErrInvalidClaim) {
+		t.Fatalf("malformed claim: %v", err)
+	}
+}

@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/numgate/numgate/client"
+)
+
+// The full-flow benchmarks: each iteration is one verification, three HTTP
+// round trips over loopback (device GET /authorize, backend POST /token,
+// backend POST /verify), with keep-alive connections as a real backend and
+// device would hold. BenchmarkBaseline makes the same three round trips to a
+// bare net/http server, in the same run, so the ratio is meaningful on a
+// noisy machine. See the README for figures and the command.
+
+func BenchmarkFlow(b *testing.B) {
+	benchFlow(b, "dpv:FraudPreventionAndDetection number-verification:verify")
+}
+
+// BenchmarkFlowOpenID adds the openid scope: an RS256-signed ID token per
+// verification.
+func BenchmarkFlowOpenID(b *testing.B) {
+	benchFlow(b, "openid dpv:FraudPreventionAndDetection number-verification:verify")
+}
+
+func benchFlow(b *testing.B, scope string) {
+	g := startGateway(b, nil)
+	hc := noRedirects()
+	pk := client.NewPKCE()
+	authURL := g.URL + "/authorize?" + url.Values{
+		"response_type": {"code"}, "client_id": {client.DemoClientID}, "redirect_uri": {client.DemoRedirectURI},
+		"scope": {scope}, "state": {"s"}, "code_challenge": {pk.Challenge}, "code_challenge_method": {"S256"},
+		"login_hint": {"tel:+99012345678"},
+	}.Encode()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		code := authorizeOnce(b, hc, authURL)
+		tok := tokenOnce(b, hc, g.URL+"/token", code, pk.Verifier)
+		if !verifyOnce(b, hc, g.URL+"/number-verification/v2/verify", tok) {
+			b.Fatal("not verified")
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
+}
+
+// BenchmarkBaseline: the same three round trips to handlers that do only
+// what HTTP and JSON require.
+func BenchmarkBaseline(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, client.DemoRedirectURI+"?code=c&state="+url.QueryEscape(r.URL.Query().Get("state")), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "t", "token_type": "Bearer", "expires_in": 300})
+	})
+	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&v)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]bool{"devicePhoneNumberVerified": true})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	hc := noRedirects()
+	authURL := srv.URL + "/authorize?state=s&client_id=x"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		code := authorizeOnce(b, hc, authURL)
+		tok := tokenOnce(b, hc, srv.URL+"/token", code, "v")
+		if !verifyOnce(b, hc, srv.URL+"/verify", tok) {
+			b.Fatal("not verified")
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
+}
+
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func authorizeOnce(b *testing.B, hc *http.Client, u string) string {
+	resp, err := hc.Get(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		b.Fatalf("authorize: %d without Location", resp.StatusCode)
+	}
+	code := loc.Query().Get("code")
+	if code == "" {
+		b.Fatalf("authorize: %s", loc)
+	}
+	return code
+}
+
+func tokenOnce(b *testing.B, hc *http.Client, u, code, verifier string) string {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {client.DemoRedirectURI}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(client.DemoClientID, client.DemoClientSecret)
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil || t.AccessToken == "" {
+		b.Fatalf("token: HTTP %d %v", resp.StatusCode, err)
+	}
+	return t.AccessToken
+}
+
+func verifyOnce(b *testing.B, hc *http.Client, u, tok string) bool {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(`{"phoneNumber":"+99012345678"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Verified bool `json:"devicePhoneNumberVerified"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		b.Fatalf("verify: HTTP %d %v", resp.StatusCode, err)
+	}
+	return v.Verified
+}

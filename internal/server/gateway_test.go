@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/numgate/numgate/client"
+	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/server"
+)
+
+// clock is a test clock that only moves when told to.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// gateway is a real numgate on a loopback port, with a SQLite store in a
+// temporary directory and the virtual operator.
+type gateway struct {
+	URL    string
+	Clock  *clock
+	Server *server.Server
+	Config config.Config
+}
+
+// startGateway starts a gateway; mutate may change the configuration.
+func startGateway(t testing.TB, mutate func(*config.Config)) *gateway {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Listen = l.Addr().String()
+	cfg.Data = t.TempDir()
+	cfg.Identification.VirtualSlowDelay = config.Duration(3 * time.Second)
+	cfg.Identification.Timeout = config.Duration(time.Second)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	clk := &clock{t: time.Now().UTC()}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Now: clk.Now})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		srv.Close()
+	})
+	return &gateway{URL: "http://" + cfg.Listen, Clock: clk, Server: srv, Config: cfg}
+}
+
+// demo returns a client for the gateway's demo client.
+func (g *gateway) demo() *client.Camara {
+	return &client.Camara{BaseURL: g.URL, ClientID: client.DemoClientID, ClientSecret: client.DemoClientSecret, RedirectURI: client.DemoRedirectURI}
+}
+
+// token runs authorize + token as the demo client for a device whose
+// claimed number is number, and returns the access token.
+func (g *gateway) token(t testing.TB, number string, scopes ...string) string {
+	t.Helper()
+	c := g.demo()
+	ctx := context.Background()
+	d, err := c.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := client.NewAuthRequest("tel:"+number, scopes...)
+	code, err := c.OpenAsDevice(ctx, c.AuthorizeURL(d.AuthorizationEndpoint, ar), ar.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.Exchange(ctx, d.TokenEndpoint, code, ar.PKCE.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}
+
+// twoLeggedToken gets a client_credentials token: valid, but not obtained
+// by network-based authentication and identifying no phone number.
+func (g *gateway) twoLeggedToken(t testing.TB, scopes ...string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Join(append([]string{client.DefaultPurpose}, scopes...), " ")}}
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(client.DemoClientID, client.DemoClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("client_credentials: HTTP %d %s %v", resp.StatusCode, out.Error, err)
+	}
+	return out.AccessToken
+}

@@ -1,0 +1,357 @@
+// Package server assembles the gateway from its parts: store, identifiers,
+// core, OAuth server and dialects, behind one HTTP handler with the
+// cross-cutting wrapper (panic recovery, access log). It is what
+// `numgate serve` runs and what end-to-end tests start on loopback.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/numgate/numgate/client"
+	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/camara"
+	"github.com/numgate/numgate/internal/httpx"
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/network/header"
+	"github.com/numgate/numgate/internal/network/radius"
+	"github.com/numgate/numgate/internal/network/static"
+	"github.com/numgate/numgate/internal/network/virtual"
+	"github.com/numgate/numgate/internal/oauth"
+	"github.com/numgate/numgate/internal/store"
+)
+
+// Options carries what a Server needs besides its configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Identifiers adds identifiers by name beyond the built-in ones (for
+	// example "radius", started by the caller), usable in the policy order.
+	Identifiers map[string]network.Identifier
+}
+
+// Server is an assembled gateway.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	store   store.Store
+	core    *core.Service
+	oauth   *oauth.Server
+	handler http.Handler
+	metrics *prometheus.Registry
+	runners []func(context.Context)
+}
+
+// New opens the store and assembles the gateway.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	if err := s.assemble(ctx, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenStore opens the configured store backend (also used by `numgate clients`).
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	return openStore(ctx, cfg)
+}
+
+func (s *Server) assemble(ctx context.Context, opts Options) error {
+	cfg := s.cfg
+	key, err := loadOrCreateSecret(filepath.Join(cfg.Data, "pseudonym.key"))
+	if err != nil {
+		return err
+	}
+	pseudo, err := msisdn.NewPseudonymizer(key)
+	if err != nil {
+		return err
+	}
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	extra := maps.Clone(opts.Identifiers)
+	if cfg.Radius.Clients != "" {
+		feed, err := s.startRadius()
+		if err != nil {
+			return err
+		}
+		if extra == nil {
+			extra = map[string]network.Identifier{}
+		}
+		extra["radius"] = feed.Table()
+		s.runners = append(s.runners, func(ctx context.Context) {
+			if err := feed.Run(ctx); err != nil {
+				s.log.Error("RADIUS accounting feed stopped", "error", err)
+			}
+		})
+	}
+	ident, err := s.identifiers(extra)
+	if err != nil {
+		return err
+	}
+	s.core, err = core.NewService(core.Config{
+		Store: s.store, Identifier: ident, Pseudonymizer: pseudo,
+		Lifetime: cfg.Attempts.Lifetime.D(), IdentifyTimeout: cfg.Identification.Timeout.D(),
+		Now: s.now, Logger: s.log.With("component", "core"),
+	})
+	if err != nil {
+		return err
+	}
+	prefixes, err := cfg.TrustedPrefixes()
+	if err != nil {
+		return err
+	}
+	resolver := httpx.NewAddrResolver(prefixes)
+	keys, err := oauth.LoadOrCreateKeys(filepath.Join(cfg.Data, "signing-keys.json"))
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	s.oauth, err = oauth.New(oauth.Config{
+		Issuer: cfg.IssuerURL(), Store: s.store, Core: s.core, Keys: keys,
+		Connection: func(r *http.Request) network.Connection { return resolver.Connection(r, s.now()) },
+		Subject:    func(number, clientID string) string { return pseudo.Pseudonym(number, "sub", clientID) },
+		Now:        s.now, Logger: s.log.With("component", "oauth"),
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.DemoClientEnabled() {
+		if err := ensureDemoClient(ctx, s.store, s.now()); err != nil {
+			return err
+		}
+	}
+
+	mux := http.NewServeMux()
+	s.oauth.Mount(mux)
+	camara.New(camara.Config{
+		Tokens: tokenSource{s.oauth}, Attempts: s.core, Now: s.now, Logger: s.log.With("component", "camara"),
+	}).Mount(mux)
+	if cfg.UEID.TokenFile != "" {
+		if err := s.mountUEID(mux, ident, extra["radius"]); err != nil {
+			return err
+		}
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.handler = httpx.Recover(s.log, mux)
+	s.runners = append(s.runners, s.collectGarbage)
+	return nil
+}
+
+// startRadius builds the RADIUS accounting feed (its Run starts with Serve).
+func (s *Server) startRadius() (*radius.Server, error) {
+	rc := s.cfg.Radius
+	clients, err := radius.LoadClients(rc.Clients)
+	if err != nil {
+		return nil, err
+	}
+	return radius.New(radius.Config{
+		Listen: rc.Listen, Clients: clients, DataDir: s.cfg.RadiusDataDir(),
+		DefaultDomain: rc.DefaultDomain, IMSAPN: rc.IMSAPN, TombstoneTTL: rc.TombstoneTTL.D(),
+		Logger: s.log.With("component", "radius"), Registerer: s.metrics, Now: s.now,
+	})
+}
+
+// identifiers builds the identification policy from the configured order.
+func (s *Server) identifiers(extra map[string]network.Identifier) (network.Identifier, error) {
+	cfg := s.cfg.Identification
+	var chain network.Chain
+	for _, name := range s.cfg.IdentifierOrder() {
+		if id, ok := extra[name]; ok {
+			chain = append(chain, id)
+			continue
+		}
+		switch name {
+		case "virtual":
+			chain = append(chain, virtual.New(virtual.Options{SlowDelay: cfg.VirtualSlowDelay.D()}))
+		case "static":
+			if cfg.StaticBindings == "" {
+				continue // nothing configured: the step is skipped
+			}
+			st, err := static.Open(static.Options{Path: cfg.StaticBindings, Logger: s.log.With("component", "static")})
+			if err != nil {
+				return nil, err
+			}
+			s.runners = append(s.runners, func(ctx context.Context) { _ = st.Run(ctx) })
+			chain = append(chain, st)
+		case "header":
+			if len(s.cfg.TrustedProxies) == 0 {
+				continue // enrichment is only believed from trusted proxies
+			}
+			h, err := header.New(header.Options{Header: cfg.Header, Logger: s.log.With("component", "header")})
+			if err != nil {
+				return nil, err
+			}
+			chain = append(chain, h)
+		case "radius":
+			continue // present only when the RADIUS feed is started
+		}
+	}
+	return chain, nil
+}
+
+// Handler returns the gateway's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Core returns the attempt service.
+func (s *Server) Core() *core.Service { return s.core }
+
+// Store returns the store.
+func (s *Server) Store() store.Store { return s.store }
+
+// Serve serves on l until ctx is done, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	l, err := s.listenerFor(l) // PROXY protocol from cfg.ProxyProtocol
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, run := range s.runners {
+		go run(rctx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// collectGarbage expires due attempts and deletes old records every minute.
+func (s *Server) collectGarbage(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.core.ExpireDue(ctx, 1000); err != nil && ctx.Err() == nil {
+			s.log.Warn("expiring attempts", "error", err)
+		}
+		res, err := s.store.GarbageCollect(ctx, s.now(), s.cfg.Attempts.Retain.D())
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("garbage collection", "error", err)
+			continue
+		}
+		if res.Grants+res.Attempts > 0 {
+			s.log.Debug("garbage collected", "grants", res.Grants, "attempts", res.Attempts)
+		}
+	}
+}
+
+// ensureDemoClient registers the documented demo client if it is missing.
+func ensureDemoClient(ctx context.Context, st store.Store, now time.Time) error {
+	hash, salt := oauth.HashSecret(client.DemoClientSecret)
+	err := st.CreateClient(ctx, store.Client{
+		ID: client.DemoClientID, SecretHash: hash, SecretSalt: salt,
+		RedirectURIs: []string{client.DemoRedirectURI}, CreatedAt: now.UTC(),
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// loadOrCreateSecret reads a 32-byte key file, creating it on first use.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) < 32 {
+			return nil, fmt.Errorf("%s: key too short (want 32 bytes)", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, 32)
+	_, _ = rand.Read(key)
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// tokenSource adapts the OAuth server to the CAMARA API's TokenSource.
+type tokenSource struct{ o *oauth.Server }
+
+func (t tokenSource) Lookup(ctx context.Context, raw string) (camara.Token, error) {
+	return convertToken(t.o.LookupAccessToken(ctx, raw))
+}
+
+func (t tokenSource) Consume(ctx context.Context, raw string) (camara.Token, error) {
+	return convertToken(t.o.ConsumeAccessToken(ctx, raw))
+}
+
+func convertToken(at oauth.AccessToken, err error) (camara.Token, error) {
+	switch {
+	case errors.Is(err, oauth.ErrTokenExpired):
+		return camara.Token{}, camara.ErrTokenExpired
+	case errors.Is(err, oauth.ErrInvalidToken):
+		return camara.Token{}, camara.ErrTokenInvalid
+	case err != nil:
+		return camara.Token{}, err
+	}
+	return camara.Token{ClientID: at.ClientID, AttemptID: at.AttemptID, Scopes: at.Scopes, NetworkAuthenticated: at.NetworkAuthenticated}, nil
+}

@@ -1,0 +1,153 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/numgate/numgate/internal/store"
+	"github.com/numgate/numgate/internal/store/postgres"
+	"github.com/numgate/numgate/internal/store/storetest"
+)
+
+// defaultDSN is the test server when NUMGATE_TEST_POSTGRES_DSN is unset.
+const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// server connects to the test server once; without one the tests skip,
+// or fail when CI=true.
+var server = sync.OnceValues(func() (*pgxpool.Pool, error) {
+	dsn := testDSN()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+})
+
+func testDSN() string {
+	if dsn := os.Getenv("NUMGATE_TEST_POSTGRES_DSN"); dsn != "" {
+		return dsn
+	}
+	return defaultDSN
+}
+
+// admin returns the shared connection to the test server.
+func admin(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := server()
+	if err != nil {
+		msg := "PostgreSQL test server unreachable (set NUMGATE_TEST_POSTGRES_DSN; default " + defaultDSN + "): " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return pool
+}
+
+// newSchema creates an empty schema, dropped when the test ends, and returns
+// the test DSN with its search_path set to it.
+func newSchema(t testing.TB) string {
+	t.Helper()
+	pool := admin(t)
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := pool.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	return withSearchPath(t, testDSN(), schema)
+}
+
+// withSearchPath sets the search_path runtime parameter in a URL or
+// key=value DSN.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("NUMGATE_TEST_POSTGRES_DSN: %v", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// open opens a store in a fresh schema, closed when the test ends.
+func open(t testing.TB) *postgres.Store {
+	t.Helper()
+	dsn := newSchema(t)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() }) // runs before the schema is dropped
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	admin(t)
+	storetest.RunTests(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+// TestOpenTwice checks that a second replica opening a migrated schema
+// migrates nothing and sees the first one's data.
+func TestOpenTwice(t *testing.T) {
+	ctx := t.Context()
+	dsn := newSchema(t)
+	var stores [2]*postgres.Store
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = postgres.Open(ctx, dsn) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := stores[0].CreateClient(ctx, store.Client{ID: "c1", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[1].GetClient(ctx, "c1"); err != nil {
+		t.Fatalf("GetClient through the other store: %v", err)
+	}
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	if _, err := postgres.Open(t.Context(), "postgres://%zz"); err == nil {
+		t.Fatal("Open with a malformed DSN: got no error")
+	}
+}
+
+// BenchmarkFlowOps runs the store operations of one verification (see
+// storetest.BenchmarkFlow).
+func BenchmarkFlowOps(b *testing.B) {
+	storetest.BenchmarkFlow(b, open(b))
+}

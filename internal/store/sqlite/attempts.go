@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/numgate/numgate/internal/store"
+)
+
+const attemptCols = `id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
+device_number, device_hash, identified_by, device_addr, user_agent,
+created_at, updated_at, deadline, data`
+
+const (
+	sqlCreateAttempt = `INSERT INTO attempts (` + attemptCols + `)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO NOTHING`
+	sqlGetAttempt = `SELECT ` + attemptCols + ` FROM attempts WHERE id = ?`
+	// sqlPutAttempt takes the arguments of sqlCreateAttempt, ID last.
+	sqlPutAttempt = `UPDATE attempts SET client_id = ?, dialect = ?, state = ?, outcome = ?,
+claimed_number = ?, claimed_hash = ?, device_number = ?, device_hash = ?, identified_by = ?,
+device_addr = ?, user_agent = ?, created_at = ?, updated_at = ?, data = ?, deadline = ?
+WHERE id = ?`
+	// sqlPutAttemptSameDeadline is sqlPutAttempt for the common case of an
+	// unchanged deadline: SQLite rewrites an index whose column is assigned,
+	// even to its old value, so leaving deadline out spares the page writes
+	// of the deadline indexes.
+	sqlPutAttemptSameDeadline = `UPDATE attempts SET client_id = ?, dialect = ?, state = ?, outcome = ?,
+claimed_number = ?, claimed_hash = ?, device_number = ?, device_hash = ?, identified_by = ?,
+device_addr = ?, user_agent = ?, created_at = ?, updated_at = ?, data = ?
+WHERE id = ?`
+	// The state list must match the partial index attempts_open_deadline.
+	sqlDueAttempts = `SELECT ` + attemptCols + ` FROM attempts
+WHERE state IN ('created', 'device_seen') AND deadline < ?
+ORDER BY deadline, id LIMIT ?`
+	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < ?`
+)
+
+// errIDChanged is returned when an UpdateAttempt function changes the ID.
+var errIDChanged = errors.New("sqlite: update attempt: the ID may not change")
+
+// CreateAttempt stores a new attempt; store.ErrAlreadyExists if the ID is taken.
+func (s *Store) CreateAttempt(ctx context.Context, a store.Attempt) error {
+	res, err := s.createAttempt.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
+		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
+		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data))
+	return s.exactlyOne("create attempt", res, err, store.ErrAlreadyExists)
+}
+
+// GetAttempt returns an attempt or store.ErrNotFound.
+func (s *Store) GetAttempt(ctx context.Context, id string) (store.Attempt, error) {
+	a, err := scanAttempt(s.getAttempt.QueryRowContext(ctx, id))
+	if err != nil {
+		return store.Attempt{}, notFound("get attempt", err)
+	}
+	return a, nil
+}
+
+// UpdateAttempt applies fn to the current attempt and stores its result, in
+// one immediate transaction on the writer connection. If fn returns an error,
+// nothing is written and that error is returned as is. fn must not call the
+// store.
+func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Attempt) (store.Attempt, error)) (store.Attempt, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	old, err := scanAttempt(tx.StmtContext(ctx, s.getAttemptW).QueryRowContext(ctx, id))
+	if err != nil {
+		return store.Attempt{}, notFound("update attempt", err)
+	}
+	a, err := fn(old)
+	if err != nil {
+		return store.Attempt{}, err
+	}
+	if a.ID != id {
+		return store.Attempt{}, errIDChanged
+	}
+	args := []any{a.ClientID, a.Dialect, a.State, a.Outcome,
+		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
+		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data)}
+	put := s.putAttemptSameDeadline
+	if deadline := unixMicro(a.Deadline); deadline != unixMicro(old.Deadline) {
+		put = s.putAttempt
+		args = append(args, deadline)
+	}
+	if _, err := tx.StmtContext(ctx, put).ExecContext(ctx, append(args, id)...); err != nil {
+		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
+	}
+	s.ck.wrote()
+	return stored(a), nil
+}
+
+// stored returns a as a later GetAttempt returns it.
+func stored(a store.Attempt) store.Attempt {
+	a.CreatedAt = fromMicro(unixMicro(a.CreatedAt))
+	a.UpdatedAt = fromMicro(unixMicro(a.UpdatedAt))
+	a.Deadline = fromMicro(unixMicro(a.Deadline))
+	a.Data = nonEmpty(a.Data)
+	return a
+}
+
+// DueAttempts returns up to limit open attempts (created or device_seen)
+// whose deadline is before now, oldest deadline first.
+func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.dueAttempts.QueryContext(ctx, unixMicro(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Attempt
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: due attempts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: due attempts: %w", err)
+	}
+	return out, nil
+}
+
+// GarbageCollect deletes grants that expired at or before now and attempts
+// whose deadline is more than retain before now, in one transaction.
+func (s *Store) GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (store.GCResult, error) {
+	var r store.GCResult
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return r, fmt.Errorf("sqlite: garbage collect: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, step := range []struct {
+		stmt  *sql.Stmt
+		until time.Time
+		n     *int64
+	}{
+		{s.gcGrants, now, &r.Grants},
+		{s.gcAttempts, now.Add(-retain), &r.Attempts},
+	} {
+		res, err := tx.StmtContext(ctx, step.stmt).ExecContext(ctx, unixMicro(step.until))
+		if err != nil {
+			return store.GCResult{}, fmt.Errorf("sqlite: garbage collect: %w", err)
+		}
+		if *step.n, err = res.RowsAffected(); err != nil {
+			return store.GCResult{}, fmt.Errorf("sqlite: garbage collect: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.GCResult{}, fmt.Errorf("sqlite: garbage collect: %w", err)
+	}
+	s.ck.wrote()
+	return r, nil
+}
+
+func scanAttempt(sc scanner) (store.Attempt, error) {
+	var (
+		a                          store.Attempt
+		created, updated, deadline int64
+	)
+	if err := sc.Scan(&a.ID, &a.ClientID, &a.Dialect, &a.State, &a.Outcome, &a.ClaimedNumber, &a.ClaimedHash,
+		&a.DeviceNumber, &a.DeviceHash, &a.IdentifiedBy, &a.DeviceAddr, &a.UserAgent,
+		&created, &updated, &deadline, &a.Data); err != nil {
+		return store.Attempt{}, err
+	}
+	a.CreatedAt, a.UpdatedAt, a.Deadline = fromMicro(created), fromMicro(updated), fromMicro(deadline)
+	a.Data = nonEmpty(a.Data)
+	return a, nil
+}

@@ -1,0 +1,266 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/numgate/numgate/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// MemoryPath opens a private in-memory database, lost on Close.
+const MemoryPath = ":memory:"
+
+// Store is the SQLite backend of store.Store. It is safe for concurrent use.
+type Store struct {
+	w   *sql.DB // exactly one connection: every write goes through it
+	r   *sql.DB // readers; the same pool as w for an in-memory database
+	now func() time.Time
+	ck  *checkpointer // nil for an in-memory database
+
+	stmts []*sql.Stmt // every prepared statement, closed by Close
+
+	createClient, getClient, listClients, deleteClient *sql.Stmt
+	createAttempt, getAttempt, getAttemptW, putAttempt *sql.Stmt
+	putAttemptSameDeadline, dueAttempts                *sql.Stmt
+	putGrant, getGrant, consumeGrant                   *sql.Stmt
+	gcGrants, gcAttempts                               *sql.Stmt
+	enqueue, claim, recordTry, getDelivery             *sql.Stmt
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	busyTimeout time.Duration
+	readConns   int
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// WithBusyTimeout sets how long a statement waits for a lock held by another
+// process on the same file before it fails (default 10s). Within one Store,
+// writers queue for the one writer connection and never see a busy error.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) { o.busyTimeout = d }
+}
+
+// WithReadConns sets the size of the reader connection pool (default: the
+// larger of 4 and GOMAXPROCS). It has no effect on an in-memory database.
+func WithReadConns(n int) Option {
+	return func(o *options) { o.readConns = n }
+}
+
+// WithClock sets the clock used for the times the store stamps itself (the
+// UpdatedAt of a delivery in RecordTry); the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithLogger sets the logger for problems met in the background (a failed
+// WAL checkpoint); the default discards them.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
+// Open opens (creating it if needed) the SQLite database at path, applies the
+// pending schema migrations and prepares the store's statements. path is a
+// file path, a "file:" URI, or MemoryPath.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{busyTimeout: 10 * time.Second, readConns: max(4, runtime.GOMAXPROCS(0)), now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.readConns < 1 {
+		o.readConns = 1
+	}
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if !strings.HasPrefix(path, "file:") && strings.Contains(path, "?") {
+		return nil, errors.New("sqlite: a database path may not contain '?'; use a file: URI")
+	}
+
+	busy := fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds())
+	w, err := sql.Open("sqlite", dsn(path, busy, "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)",
+		fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint))+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, r: w, now: o.now}
+
+	if err := migrate(ctx, w); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if path != MemoryPath && !strings.Contains(path, "mode=memory") {
+		r, err := sql.Open("sqlite", dsn(path, busy, "foreign_keys(1)", "query_only(1)"))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: open: %w", err)
+		}
+		r.SetMaxOpenConns(o.readConns)
+		r.SetMaxIdleConns(o.readConns)
+		s.r = r
+		ck, err := sql.Open("sqlite", dsn(path, busy))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: open: %w", err)
+		}
+		ck.SetMaxOpenConns(1)
+		s.ck = startCheckpointer(ck, w, o.log)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn appends the pragmas, applied to every new connection, to path.
+func dsn(path string, pragmas ...string) string {
+	var b strings.Builder
+	b.WriteString(path)
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	for _, p := range pragmas {
+		b.WriteString(sep)
+		b.WriteString("_pragma=")
+		b.WriteString(p)
+		sep = "&"
+	}
+	return b.String()
+}
+
+// migrate applies the embedded migrations that db has not seen yet.
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// prepare prepares every statement the store runs, reads on the reader pool
+// and writes on the writer.
+func (s *Store) prepare(ctx context.Context) error {
+	list := []struct {
+		db    *sql.DB
+		stmt  **sql.Stmt
+		query string
+	}{
+		{s.w, &s.createClient, sqlCreateClient},
+		{s.r, &s.getClient, sqlGetClient},
+		{s.r, &s.listClients, sqlListClients},
+		{s.w, &s.deleteClient, sqlDeleteClient},
+		{s.w, &s.createAttempt, sqlCreateAttempt},
+		{s.r, &s.getAttempt, sqlGetAttempt},
+		{s.w, &s.getAttemptW, sqlGetAttempt},
+		{s.w, &s.putAttempt, sqlPutAttempt},
+		{s.w, &s.putAttemptSameDeadline, sqlPutAttemptSameDeadline},
+		{s.r, &s.dueAttempts, sqlDueAttempts},
+		{s.w, &s.putGrant, sqlPutGrant},
+		{s.r, &s.getGrant, sqlGetGrant},
+		{s.w, &s.consumeGrant, sqlConsumeGrant},
+		{s.w, &s.gcGrants, sqlGCGrants},
+		{s.w, &s.gcAttempts, sqlGCAttempts},
+		{s.w, &s.enqueue, sqlEnqueue},
+		{s.w, &s.claim, sqlClaim},
+		{s.w, &s.recordTry, sqlRecordTry},
+		{s.r, &s.getDelivery, sqlGetDelivery},
+	}
+	for _, p := range list {
+		st, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", firstLine(p.query), err)
+		}
+		*p.stmt = st
+		s.stmts = append(s.stmts, st)
+	}
+	return nil
+}
+
+func firstLine(q string) string {
+	q = strings.TrimSpace(q)
+	if i := strings.IndexByte(q, '\n'); i >= 0 {
+		return q[:i]
+	}
+	return q
+}
+
+// Close closes the statements and both connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	s.stmts = nil
+	errs = append(errs, s.ck.close())
+	s.ck = nil
+	if s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound and wraps anything else.
+func notFound(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// exactlyOne turns the result of a one-row write into ifNone when it changed
+// no row.
+func (s *Store) exactlyOne(op string, res sql.Result, err error, ifNone error) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	s.ck.wrote()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if n == 0 {
+		return ifNone
+	}
+	return nil
+}

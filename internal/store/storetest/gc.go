@@ -1,0 +1,97 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/numgate/numgate/internal/store"
+)
+
+var gcTests = []test{
+	{"RemovesExpired", testGCRemovesExpired},
+	{"Empty", testGCEmpty},
+}
+
+func testGCRemovesExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const retain = time.Hour
+	now := base
+
+	grants := []struct {
+		key     string
+		expires time.Duration // from now
+		removed bool
+	}{
+		{"expired-long-ago", -48 * time.Hour, true},
+		{"expired", -time.Millisecond, true},
+		{"expires-now", 0, true},
+		{"alive", time.Millisecond, false},
+		{"alive-long", time.Hour, false},
+	}
+	for _, g := range grants {
+		gr := newGrant(store.GrantCode, g.key)
+		gr.CreatedAt = now.Add(g.expires - time.Minute)
+		gr.ExpiresAt = now.Add(g.expires)
+		must(t, "PutGrant", s.PutGrant(ctx, gr))
+	}
+	attempts := []struct {
+		id       string
+		state    string
+		deadline time.Duration // from now
+		removed  bool
+	}{
+		{"consumed-old", "consumed", -retain - time.Minute, true},
+		{"open-old", "created", -retain - time.Millisecond, true},
+		{"expired-old", "expired", -30 * 24 * time.Hour, true},
+		{"decided-recent", "decided", -retain + time.Minute, false},
+		{"open-recent", "device_seen", -time.Minute, false},
+		{"open-future", "created", time.Minute, false},
+	}
+	for _, a := range attempts {
+		at := newAttempt(a.id)
+		at.State = a.state
+		at.Deadline = now.Add(a.deadline)
+		must(t, "CreateAttempt", s.CreateAttempt(ctx, at))
+	}
+
+	got, err := s.GarbageCollect(ctx, now, retain)
+	must(t, "GarbageCollect", err)
+	if want := (store.GCResult{Grants: 3, Attempts: 3}); got != want {
+		t.Errorf("GarbageCollect: got %+v, want %+v", got, want)
+	}
+
+	// Look up at a time when every grant was valid: only a deleted one is missing.
+	early := now.Add(-72 * time.Hour)
+	for _, g := range grants {
+		_, err := s.GetGrant(ctx, store.GrantCode, g.key, early)
+		switch {
+		case g.removed:
+			wantErr(t, "GetGrant of collected grant "+g.key, err, store.ErrNotFound)
+		default:
+			must(t, "GetGrant of kept grant "+g.key, err)
+		}
+	}
+	for _, a := range attempts {
+		_, err := s.GetAttempt(ctx, a.id)
+		switch {
+		case a.removed:
+			wantErr(t, "GetAttempt of collected attempt "+a.id, err, store.ErrNotFound)
+		default:
+			must(t, "GetAttempt of kept attempt "+a.id, err)
+		}
+	}
+
+	got, err = s.GarbageCollect(ctx, now, retain)
+	must(t, "second GarbageCollect", err)
+	if got != (store.GCResult{}) {
+		t.Errorf("second GarbageCollect: got %+v, want nothing removed", got)
+	}
+}
+
+func testGCEmpty(t *testing.T, s store.Store) {
+	got, err := s.GarbageCollect(t.Context(), base, time.Hour)
+	must(t, "GarbageCollect", err)
+	if got != (store.GCResult{}) {
+		t.Errorf("GarbageCollect on an empty store: got %+v", got)
+	}
+}
