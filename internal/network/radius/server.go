@@ -575,8 +575,10 @@ func (s *Server) syncLoop(conn *net.UDPConn) {
 					s.dedup.forget(it.key)
 					continue
 				}
-				s.reply(conn, it)
+				// Done before the answer leaves: a retransmit racing the
+				// answer must be answered again, not dropped as in flight.
 				s.dedup.finish(it.key)
+				s.reply(conn, it)
 			}
 			if b.close != nil {
 				b.close.Close()
