@@ -190,6 +190,16 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 // request comes from the device itself (CAMARA's /authorize): the network
 // is asked first and the attempt is stored once, already decided.
 func (s *Service) Identify(ctx context.Context, r StartRequest, conn network.Connection, userAgent string) (store.Attempt, error) {
+	return s.IdentifyWithGrant(ctx, r, conn, userAgent, nil)
+}
+
+// IdentifyWithGrant is Identify that may store a grant with the decided
+// attempt, in the same transaction: grant (when not nil) is called with the
+// decided attempt and returns the grant to store with it (nil: none), for
+// example the authorization code for an identified device. If grant returns
+// an error, nothing is stored and that error is returned.
+func (s *Service) IdentifyWithGrant(ctx context.Context, r StartRequest, conn network.Connection, userAgent string,
+	grant func(store.Attempt) (*store.Grant, error)) (store.Attempt, error) {
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
@@ -197,7 +207,20 @@ func (s *Service) Identify(ctx context.Context, r StartRequest, conn network.Con
 	a := s.newAttempt(r)
 	a.DeviceAddr, a.UserAgent = conn.Addr.String(), userAgent
 	a = s.decide(ctx, a, who, ierr)
-	if err := s.store.CreateAttempt(ctx, a); err != nil {
+	var g *store.Grant
+	if grant != nil {
+		var err error
+		if g, err = grant(a); err != nil {
+			return store.Attempt{}, err
+		}
+	}
+	var err error
+	if g != nil {
+		err = s.store.CreateAttemptWithGrant(ctx, a, *g)
+	} else {
+		err = s.store.CreateAttempt(ctx, a)
+	}
+	if err != nil {
 		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
 	}
 	return a, nil
@@ -286,6 +309,54 @@ func (s *Service) Compare(ctx context.Context, id string, c Claim) (bool, error)
 		return consumed(a), nil
 	})
 	return matched, err
+}
+
+// CompareGrant is Compare for a claim presented with a single-use grant
+// (an access token) that names the attempt: in one store transaction the
+// grant is used up and the attempt compared and consumed. check is called
+// first with the grant, then the claim is checked; if either fails nothing
+// changes and that error is returned (a bad or expired token, or a bad
+// claim, uses nothing up). Otherwise the
+// grant is used up even when the attempt cannot answer (ErrNotFound,
+// ErrWrongState), as a separate ConsumeGrant and Compare would. A grant
+// that is missing or expired in the store gives store.ErrNotFound.
+func (s *Service) CompareGrant(ctx context.Context, kind store.GrantKind, key string, check func(store.Grant) error, c Claim) (store.Grant, bool, error) {
+	var matched bool
+	var aerr error
+	g, _, err := s.store.RedeemGrant(ctx, kind, key, s.now(), func(g store.Grant, a store.Attempt) (store.Redemption, error) {
+		if err := check(g); err != nil {
+			return store.Redemption{}, err
+		}
+		if err := c.Check(); err != nil {
+			return store.Redemption{}, err // a malformed claim uses nothing up
+		}
+		matched, aerr = false, nil
+		switch {
+		case a.ID == "":
+			aerr = ErrNotFound
+		case State(a.State) != StateDecided || !Outcome(a.Outcome).Identified() || a.DeviceNumber == "":
+			aerr = ErrWrongState
+		}
+		if aerr != nil {
+			return store.Redemption{}, nil // the grant is used up, the attempt left as it is
+		}
+		if c.Number != "" {
+			matched = msisdn.Equal(c.Number, a.DeviceNumber)
+		} else {
+			matched = msisdn.MatchesHash(a.DeviceNumber, c.Hash)
+		}
+		a.Outcome = string(OutcomeNoMatch)
+		if matched {
+			a.Outcome = string(OutcomeMatch)
+		}
+		a = consumed(a)
+		a.UpdatedAt = s.now().UTC()
+		return store.Redemption{Attempt: &a}, nil
+	})
+	if err != nil {
+		return store.Grant{}, false, err
+	}
+	return g, matched, aerr
 }
 
 // Take hands out a decided attempt's result once and consumes the attempt.

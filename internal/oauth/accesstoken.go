@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/randid"
 	"github.com/numgate/numgate/internal/store"
 )
@@ -54,6 +55,20 @@ type accessTokenData struct {
 // issueAccessToken creates and stores a new access token. The store keeps
 // only the token's hash.
 func (s *Server) issueAccessToken(ctx context.Context, clientID, attemptID string, sc scopes, networkAuth bool) (string, AccessToken, error) {
+	token := randid.Secret()
+	g, at, err := s.accessTokenGrant(token, clientID, attemptID, sc, networkAuth)
+	if err != nil {
+		return "", AccessToken{}, err
+	}
+	if err := s.store.PutGrant(ctx, g); err != nil {
+		return "", AccessToken{}, fmt.Errorf("store access token: %w", err)
+	}
+	return token, at, nil
+}
+
+// accessTokenGrant returns the grant that stores token (by its hash), and
+// what the token grants.
+func (s *Server) accessTokenGrant(token, clientID, attemptID string, sc scopes, networkAuth bool) (store.Grant, AccessToken, error) {
 	now := s.now().UTC()
 	at := AccessToken{
 		ClientID: clientID, AttemptID: attemptID, Scopes: sc.values, Purpose: sc.purpose,
@@ -63,17 +78,12 @@ func (s *Server) issueAccessToken(ctx context.Context, clientID, attemptID strin
 		Scopes: at.Scopes, Purpose: at.Purpose, NetworkAuthenticated: networkAuth, ExpiresAt: at.ExpiresAt,
 	})
 	if err != nil {
-		return "", AccessToken{}, err
+		return store.Grant{}, AccessToken{}, err
 	}
-	token := randid.Secret()
-	err = s.store.PutGrant(ctx, store.Grant{
+	return store.Grant{
 		Kind: store.GrantAccessToken, Key: randid.Key(token), ClientID: clientID, AttemptID: attemptID,
 		Data: data, CreatedAt: now, ExpiresAt: at.ExpiresAt.Add(expiredGrace),
-	})
-	if err != nil {
-		return "", AccessToken{}, fmt.Errorf("store access token: %w", err)
-	}
-	return token, at, nil
+	}, at, nil
 }
 
 // LookupAccessToken returns what an access token grants without using it
@@ -97,6 +107,34 @@ func (s *Server) ConsumeAccessToken(ctx context.Context, token string) (AccessTo
 	}
 	g, err := s.store.ConsumeGrant(ctx, store.GrantAccessToken, randid.Key(token), s.now())
 	return s.accessToken(g, err)
+}
+
+// ConsumeAccessTokenAndCompare checks an access token, uses it up and, in
+// the same store transaction, compares claim with the number the network
+// identified for the token's attempt and consumes the attempt
+// (core.Service.Compare). An unknown, used or expired token gives the
+// errors of ConsumeAccessToken, before anything else. Then check is called
+// with what the token grants (the resource server's own checks); its error
+// is returned as is and nothing is used up, as for a malformed claim
+// (core.ErrInvalidClaim). Then the token is used up; the attempt's errors
+// are core's (ErrNotFound, ErrWrongState). It returns what the token
+// granted and whether the numbers match.
+func (s *Server) ConsumeAccessTokenAndCompare(ctx context.Context, token string, check func(AccessToken) error, claim core.Claim) (AccessToken, bool, error) {
+	if !wellFormedSecret(token) {
+		return AccessToken{}, false, ErrInvalidToken
+	}
+	var at AccessToken
+	_, matched, err := s.core.CompareGrant(ctx, store.GrantAccessToken, randid.Key(token), func(g store.Grant) error {
+		var err error
+		if at, err = s.accessToken(g, nil); err != nil {
+			return err
+		}
+		return check(at)
+	}, claim)
+	if errors.Is(err, store.ErrNotFound) {
+		return AccessToken{}, false, ErrInvalidToken
+	}
+	return at, matched, err
 }
 
 // accessToken decodes a stored access token grant and checks its expiry.

@@ -148,10 +148,28 @@ func (s *Server) authorize(ctx context.Context, r *http.Request, p params, t aut
 		}
 	}
 	// The device itself is making this request: the network is asked and
-	// the attempt stored once, already decided.
-	a, err := s.core.Identify(ctx, core.StartRequest{
+	// the attempt stored once, already decided, together with the code when
+	// the device was identified (one store transaction).
+	a, err := s.core.IdentifyWithGrant(ctx, core.StartRequest{
 		ClientID: t.client.ID, Dialect: dialectCAMARA, ClaimedNumber: req.hint.number, Data: data,
-	}, conn, r.UserAgent())
+	}, conn, r.UserAgent(), func(a store.Attempt) (*store.Grant, error) {
+		if outcomeError(core.Outcome(a.Outcome)) != nil {
+			return nil, nil // no code: the redirect carries the error
+		}
+		cd, err := json.Marshal(codeData{
+			RedirectURI: t.redirectURI, Scopes: req.scopes.values, Purpose: req.scopes.purpose,
+			Nonce: req.nonce, CodeChallenge: req.challenge, AuthTime: a.UpdatedAt,
+		})
+		if err != nil {
+			return nil, err
+		}
+		code = randid.Secret()
+		now := s.now().UTC()
+		return &store.Grant{
+			Kind: store.GrantCode, Key: randid.Key(code), ClientID: t.client.ID, AttemptID: a.ID,
+			Data: cd, CreatedAt: now, ExpiresAt: now.Add(s.codeLife),
+		}, nil
+	})
 	if errors.Is(err, core.ErrInvalidClaim) {
 		return "", "", errorf(ErrCodeInvalidRequest, "login_hint does not name a valid number")
 	}
@@ -160,23 +178,6 @@ func (s *Server) authorize(ctx context.Context, r *http.Request, p params, t aut
 	}
 	if oe := outcomeError(core.Outcome(a.Outcome)); oe != nil {
 		return "", a.ID, oe
-	}
-
-	code = randid.Secret()
-	now := s.now().UTC()
-	cd, err := json.Marshal(codeData{
-		RedirectURI: t.redirectURI, Scopes: req.scopes.values, Purpose: req.scopes.purpose,
-		Nonce: req.nonce, CodeChallenge: req.challenge, AuthTime: a.UpdatedAt,
-	})
-	if err != nil {
-		return "", a.ID, err
-	}
-	err = s.store.PutGrant(ctx, store.Grant{
-		Kind: store.GrantCode, Key: randid.Key(code), ClientID: t.client.ID, AttemptID: a.ID,
-		Data: cd, CreatedAt: now, ExpiresAt: now.Add(s.codeLife),
-	})
-	if err != nil {
-		return "", a.ID, fmt.Errorf("store code: %w", err)
 	}
 	return code, a.ID, nil
 }

@@ -124,6 +124,14 @@ func (s *countingStore) CreateAttempt(ctx context.Context, a store.Attempt) erro
 	return s.Store.CreateAttempt(ctx, a)
 }
 
+func (s *countingStore) CreateAttemptWithGrant(ctx context.Context, a store.Attempt, g store.Grant) error {
+	s.attempts.Add(1)
+	if g.Kind == store.GrantCode {
+		s.codes.Add(1)
+	}
+	return s.Store.CreateAttemptWithGrant(ctx, a, g)
+}
+
 func (s *countingStore) PutGrant(ctx context.Context, g store.Grant) error {
 	if g.Kind == store.GrantCode {
 		s.codes.Add(1)

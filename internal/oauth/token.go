@@ -104,73 +104,89 @@ func (s *Server) codeGrant(ctx context.Context, r *http.Request, p params, attrs
 		return tokenResponse{}, attrs, badCode
 	}
 	key := randid.Key(code)
-	g, err := s.store.GetGrant(ctx, store.GrantCode, key, s.now())
+	token := randid.Secret()
+	var (
+		cd        codeData
+		at        AccessToken
+		attemptID string // for the log, also when the code is refused
+		bad       error  // the attempt behind the code is no longer valid
+	)
+	_, a, err := s.store.RedeemGrant(ctx, store.GrantCode, key, s.now(), func(g store.Grant, a store.Attempt) (store.Redemption, error) {
+		// Every check on the code comes before it is used up: a refusal
+		// here writes nothing and leaves the code to its rightful client.
+		cd, attemptID = codeData{}, g.AttemptID
+		if err := json.Unmarshal(g.Data, &cd); err != nil {
+			return store.Redemption{}, fmt.Errorf("code data: %w", err)
+		}
+		if err := checkCodeBinding(g, cd, c.ID, redirectURI, verifier); err != nil {
+			return store.Redemption{}, err
+		}
+		if core.State(a.State) != core.StateDecided || !core.Outcome(a.Outcome).Identified() || a.ClientID != c.ID {
+			bad = errorf(ErrCodeInvalidGrant, "the verification behind the code is no longer valid")
+			return store.Redemption{}, nil // the code is used up, nothing issued
+		}
+		bad = nil
+		tg, issued, err := s.accessTokenGrant(token, c.ID, a.ID, scopes{values: cd.Scopes, purpose: cd.Purpose}, true)
+		if err != nil {
+			return store.Redemption{}, err
+		}
+		at = issued
+		return store.Redemption{Grants: []store.Grant{tg, s.codeUsedGrant(key, g, token)}}, nil
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return tokenResponse{}, attrs, s.codeReplayed(ctx, key, attrs)
 	}
-	if err != nil {
-		return tokenResponse{}, attrs, fmt.Errorf("get code: %w", err)
+	if attemptID != "" {
+		attrs = append(attrs, slog.String("attempt", attemptID))
 	}
-	attrs = append(attrs, slog.String("attempt", g.AttemptID))
-	var cd codeData
-	if err := json.Unmarshal(g.Data, &cd); err != nil {
-		return tokenResponse{}, attrs, fmt.Errorf("code data: %w", err)
-	}
-	switch {
-	case g.ClientID != c.ID:
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidGrant, "the code was issued to another client")
-	case cd.RedirectURI != redirectURI:
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidGrant, "redirect_uri does not match the authorization request")
-	case cd.CodeChallenge != "" && verifier == "":
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidGrant, "code_verifier is required: the authorization request used PKCE")
-	case cd.CodeChallenge == "" && verifier != "":
-		// RFC 9700 section 2.1.1: refuse a verifier for a code issued
-		// without a challenge (PKCE downgrade).
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidGrant, "code_verifier was given but the authorization request had no code_challenge")
-	case cd.CodeChallenge != "" && !verifierMatches(verifier, cd.CodeChallenge):
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidGrant, "code_verifier does not match the code_challenge")
-	}
-
-	if _, err := s.store.ConsumeGrant(ctx, store.GrantCode, key, s.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return tokenResponse{}, attrs, badCode // a concurrent request won
-		}
-		return tokenResponse{}, attrs, fmt.Errorf("consume code: %w", err)
-	}
-	a, err := s.core.Get(ctx, g.AttemptID)
-	if errors.Is(err, core.ErrNotFound) {
-		return tokenResponse{}, attrs, badCode
+	var oe *Error
+	if errors.As(err, &oe) {
+		return tokenResponse{}, attrs, err
 	}
 	if err != nil {
-		return tokenResponse{}, attrs, fmt.Errorf("get attempt: %w", err)
+		return tokenResponse{}, attrs, fmt.Errorf("redeem code: %w", err)
 	}
-	if core.State(a.State) != core.StateDecided || !core.Outcome(a.Outcome).Identified() || a.ClientID != c.ID {
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidGrant, "the verification behind the code is no longer valid")
+	if bad != nil {
+		return tokenResponse{}, attrs, bad
 	}
 
 	sc := scopes{values: cd.Scopes, purpose: cd.Purpose}
-	var sub string
+	resp := tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(s.atLife.Seconds()), Scope: sc.String()}
 	if sc.has(ScopeOpenID) {
 		if a.DeviceNumber == "" {
 			return tokenResponse{}, attrs, errors.New("decided attempt has no device number")
 		}
-		if sub = s.subject(a.DeviceNumber, c.ID); sub == "" {
+		sub := s.subject(a.DeviceNumber, c.ID)
+		if sub == "" {
 			return tokenResponse{}, attrs, errors.New("config Subject returned an empty subject")
 		}
-	}
-	token, at, err := s.issueAccessToken(ctx, c.ID, a.ID, sc, true)
-	if err != nil {
-		return tokenResponse{}, attrs, err
-	}
-	resp := tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(s.atLife.Seconds()), Scope: sc.String()}
-	if sub != "" {
 		resp.IDToken, err = s.mintIDToken(c, sub, cd.Nonce, token, cd.AuthTime, at.IssuedAt)
 		if err != nil {
 			return tokenResponse{}, attrs, err
 		}
 	}
-	s.rememberCode(ctx, key, g, token)
 	return resp, attrs, nil
+}
+
+// checkCodeBinding checks a code against the token request: the client it
+// was issued to, the exact redirect URI and PKCE. Each failure is
+// invalid_grant.
+func checkCodeBinding(g store.Grant, cd codeData, clientID, redirectURI, verifier string) *Error {
+	switch {
+	case g.ClientID != clientID:
+		return errorf(ErrCodeInvalidGrant, "the code was issued to another client")
+	case cd.RedirectURI != redirectURI:
+		return errorf(ErrCodeInvalidGrant, "redirect_uri does not match the authorization request")
+	case cd.CodeChallenge != "" && verifier == "":
+		return errorf(ErrCodeInvalidGrant, "code_verifier is required: the authorization request used PKCE")
+	case cd.CodeChallenge == "" && verifier != "":
+		// RFC 9700 section 2.1.1: refuse a verifier for a code issued
+		// without a challenge (PKCE downgrade).
+		return errorf(ErrCodeInvalidGrant, "code_verifier was given but the authorization request had no code_challenge")
+	case cd.CodeChallenge != "" && !verifierMatches(verifier, cd.CodeChallenge):
+		return errorf(ErrCodeInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	return nil
 }
 
 // badCode is the one answer for a code that is unknown, expired or used.
@@ -179,13 +195,18 @@ var badCode = errorf(ErrCodeInvalidGrant, "the code is invalid, expired or alrea
 // rememberCode records which access token a code produced, for as long as
 // the token lives, so that a replay of the code can revoke it.
 func (s *Server) rememberCode(ctx context.Context, codeKey string, code store.Grant, token string) {
+	if err := s.store.PutGrant(ctx, s.codeUsedGrant(codeKey, code, token)); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "could not record redeemed code", slog.Any("error", err))
+	}
+}
+
+// codeUsedGrant is the record of a redeemed code: which access token it
+// produced, for as long as the token lives.
+func (s *Server) codeUsedGrant(codeKey string, code store.Grant, token string) store.Grant {
 	now := s.now().UTC()
-	err := s.store.PutGrant(ctx, store.Grant{
+	return store.Grant{
 		Kind: grantCodeUsed, Key: codeKey, ClientID: code.ClientID, AttemptID: code.AttemptID,
 		Data: []byte(`"` + randid.Key(token) + `"`), CreatedAt: now, ExpiresAt: now.Add(s.atLife),
-	})
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "could not record redeemed code", slog.Any("error", err))
 	}
 }
 

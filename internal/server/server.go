@@ -34,6 +34,7 @@ import (
 	"github.com/numgate/numgate/internal/network/virtual"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/store"
+	"github.com/numgate/numgate/internal/store/clientcache"
 )
 
 // Options carries what a Server needs besides its configuration.
@@ -45,6 +46,10 @@ type Options struct {
 	// example "radius", started by the caller), usable in the policy order.
 	Identifiers map[string]network.Identifier
 }
+
+// clientCacheTTL is how long a client read from the store is served from
+// memory; see package clientcache.
+const clientCacheTTL = 2 * time.Second
 
 // Server is an assembled gateway.
 type Server struct {
@@ -78,7 +83,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.store = st
+	// Every authorization and token request reads its client: cache the
+	// registry briefly (changes by another process show within the TTL).
+	s.store = clientcache.New(st, clientCacheTTL, nil)
 	if err := s.assemble(ctx, opts); err != nil {
 		st.Close()
 		return nil, err
@@ -136,13 +143,14 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 		return err
 	}
 	resolver := httpx.NewAddrResolver(prefixes)
+	conn := func(r *http.Request) network.Connection { return resolver.Connection(r, s.now()) }
 	keys, err := oauth.LoadOrCreateKeys(filepath.Join(cfg.Data, "signing-keys.json"))
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
 	s.oauth, err = oauth.New(oauth.Config{
 		Issuer: cfg.IssuerURL(), Store: s.store, Core: s.core, Keys: keys,
-		Connection: func(r *http.Request) network.Connection { return resolver.Connection(r, s.now()) },
+		Connection: conn,
 		Subject:    func(number, clientID string) string { return pseudo.Pseudonym(number, "sub", clientID) },
 		Now:        s.now, Logger: s.log.With("component", "oauth"),
 	})
@@ -333,7 +341,10 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	return key, nil
 }
 
-// tokenSource adapts the OAuth server to the CAMARA API's TokenSource.
+var _ camara.TokenComparer = tokenSource{}
+
+// tokenSource adapts the OAuth server to the CAMARA API's TokenSource (and
+// its optional TokenComparer).
 type tokenSource struct{ o *oauth.Server }
 
 func (t tokenSource) Lookup(ctx context.Context, raw string) (camara.Token, error) {
@@ -342,6 +353,23 @@ func (t tokenSource) Lookup(ctx context.Context, raw string) (camara.Token, erro
 
 func (t tokenSource) Consume(ctx context.Context, raw string) (camara.Token, error) {
 	return convertToken(t.o.ConsumeAccessToken(ctx, raw))
+}
+
+func (t tokenSource) ConsumeAndCompare(ctx context.Context, raw string, check func(camara.Token) error, c core.Claim) (camara.Token, bool, error) {
+	var checkErr error
+	at, matched, err := t.o.ConsumeAccessTokenAndCompare(ctx, raw, func(at oauth.AccessToken) error {
+		checkErr = check(toCamara(at))
+		return checkErr
+	}, c)
+	switch {
+	case err == nil:
+		return toCamara(at), matched, nil
+	case checkErr != nil && errors.Is(err, checkErr),
+		errors.Is(err, core.ErrNotFound), errors.Is(err, core.ErrWrongState), errors.Is(err, core.ErrInvalidClaim):
+		return camara.Token{}, false, err
+	}
+	_, err = convertToken(at, err)
+	return camara.Token{}, false, err
 }
 
 func convertToken(at oauth.AccessToken, err error) (camara.Token, error) {
@@ -353,5 +381,9 @@ func convertToken(at oauth.AccessToken, err error) (camara.Token, error) {
 	case err != nil:
 		return camara.Token{}, err
 	}
-	return camara.Token{ClientID: at.ClientID, AttemptID: at.AttemptID, Scopes: at.Scopes, NetworkAuthenticated: at.NetworkAuthenticated}, nil
+	return toCamara(at), nil
+}
+
+func toCamara(at oauth.AccessToken) camara.Token {
+	return camara.Token{ClientID: at.ClientID, AttemptID: at.AttemptID, Scopes: at.Scopes, NetworkAuthenticated: at.NetworkAuthenticated}
 }

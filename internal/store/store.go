@@ -140,12 +140,40 @@ type Store interface {
 	// concurrent callers exactly one succeeds, the other gets ErrNotFound.
 	ConsumeGrant(ctx context.Context, kind GrantKind, key string, now time.Time) (Grant, error)
 
+	// CreateAttemptWithGrant stores a new attempt and a grant for it in one
+	// transaction: both or neither. ErrAlreadyExists if the attempt ID is
+	// taken or (Kind, Key) holds a grant unexpired at g.CreatedAt.
+	CreateAttemptWithGrant(ctx context.Context, a Attempt, g Grant) error
+	// RedeemGrant uses up a single-use grant and acts on its attempt in one
+	// transaction. It finds the grant (kind, key) unexpired at now
+	// (ErrNotFound if there is none) and the attempt it names (a zero Attempt
+	// when the grant names none or the attempt is gone), and calls fn with
+	// both. If fn returns an error nothing is written and that error is
+	// returned as is. Otherwise the grant is removed, the attempt fn returns
+	// in Redemption.Attempt (if any) is stored, and the grants in
+	// Redemption.Grants are put as by PutGrant (one already present means
+	// ErrAlreadyExists and nothing written). Of concurrent callers with one
+	// grant exactly one gets past the lookup; the others get ErrNotFound. It
+	// returns the grant as it was and the attempt as stored. fn must not call
+	// the store.
+	RedeemGrant(ctx context.Context, kind GrantKind, key string, now time.Time, fn func(Grant, Attempt) (Redemption, error)) (Grant, Attempt, error)
+
 	// GarbageCollect deletes grants that expired before now, and attempts
 	// whose deadline passed more than retain ago, and reports how many.
 	GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (GCResult, error)
 
 	// Close releases the backend's resources.
 	Close() error
+}
+
+// Redemption is what a RedeemGrant function decides besides using up the
+// grant.
+type Redemption struct {
+	// Attempt, when not nil, replaces the grant's attempt (same ID).
+	Attempt *Attempt
+	// Grants are stored with the redemption, for example the access token an
+	// authorization code is exchanged for.
+	Grants []Grant
 }
 
 // GCResult counts what GarbageCollect removed.

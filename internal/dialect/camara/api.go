@@ -50,6 +50,17 @@ type TokenSource interface {
 	Consume(ctx context.Context, raw string) (Token, error)
 }
 
+// TokenComparer is an optional ability of a TokenSource: check the token,
+// use it up and compare the claim with the number identified for its
+// attempt in one step (one store transaction instead of three). Token
+// errors (ErrTokenInvalid, ErrTokenExpired) come first; then check is
+// called with the valid token, and its error is returned as is with
+// nothing used up; then the token is used up and the claim compared, and
+// attempt errors are core's (ErrNotFound, ErrWrongState, ErrInvalidClaim).
+type TokenComparer interface {
+	ConsumeAndCompare(ctx context.Context, raw string, check func(Token) error, c core.Claim) (Token, bool, error)
+}
+
 // Attempts is the part of the core the API uses.
 type Attempts interface {
 	Compare(ctx context.Context, id string, c core.Claim) (bool, error)
@@ -159,15 +170,9 @@ func (a *API) handle(v version, op handlerFunc) http.Handler {
 // authenticate checks the bearer token without using it up: a missing,
 // unknown, used or expired token is 401.
 func (a *API) authenticate(ctx context.Context, v version, r *http.Request) (raw string, tok Token, err error) {
-	authz := r.Header.Get("Authorization")
-	scheme, raw, ok := strings.Cut(authz, " ")
-	if authz == "" {
-		return "", Token{}, v.fail(codeUnauthenticated, "no Authorization header")
+	if raw, err = bearer(v, r); err != nil {
+		return "", Token{}, err
 	}
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return "", Token{}, v.fail(codeUnauthenticated, "Authorization is not a Bearer token")
-	}
-	raw = strings.TrimSpace(raw)
 	tok, err = a.tokens.Lookup(ctx, raw)
 	switch {
 	case errors.Is(err, ErrTokenExpired):
@@ -178,6 +183,20 @@ func (a *API) authenticate(ctx context.Context, v version, r *http.Request) (raw
 		return "", Token{}, err
 	}
 	return raw, tok, nil
+}
+
+// bearer returns the bearer token of the Authorization header: a missing
+// or other header is 401.
+func bearer(v version, r *http.Request) (string, error) {
+	authz := r.Header.Get("Authorization")
+	scheme, raw, ok := strings.Cut(authz, " ")
+	if authz == "" {
+		return "", v.fail(codeUnauthenticated, "no Authorization header")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return "", v.fail(codeUnauthenticated, "Authorization is not a Bearer token")
+	}
+	return strings.TrimSpace(raw), nil
 }
 
 // permit checks the token's scope and how it was obtained (403).
@@ -217,24 +236,52 @@ func (a *API) verify(v version, w http.ResponseWriter, r *http.Request) error {
 	// Order: 401 (who is asking), 400 (what is asked), 403 (may they ask
 	// it), and only then is the single-use token used up.
 	ctx := r.Context()
-	raw, tok, err := a.authenticate(ctx, v, r)
-	if err != nil {
-		return err
-	}
-	claim, err := parseVerifyBody(v, r)
-	if err != nil {
-		return err
-	}
-	if err := permit(v, tok, ScopeVerify); err != nil {
-		return err
-	}
-	tok, err = a.consume(ctx, v, raw)
-	if err != nil {
-		return err
-	}
-	matched, err := a.attempts.Compare(ctx, tok.AttemptID, claim)
-	if err != nil {
-		return a.attemptError(v, err)
+	var matched bool
+	if tc, ok := a.tokens.(TokenComparer); ok {
+		raw, err := bearer(v, r)
+		if err != nil {
+			return err
+		}
+		// The body is parsed first (it has no effects); its error is
+		// reported after the token's, from inside the one step.
+		claim, bodyErr := parseVerifyBody(v, r)
+		_, matched, err = tc.ConsumeAndCompare(ctx, raw, func(tok Token) error {
+			if bodyErr != nil {
+				return bodyErr
+			}
+			return permit(v, tok, ScopeVerify)
+		}, claim)
+		switch {
+		case errors.Is(err, ErrTokenExpired):
+			return v.fail(codeUnauthenticated, "access token expired")
+		case errors.Is(err, ErrTokenInvalid):
+			return v.fail(codeUnauthenticated, "access token unknown, malformed or already used")
+		case err != nil:
+			var ce *Error
+			if errors.As(err, &ce) {
+				return err
+			}
+			return a.attemptError(v, err)
+		}
+	} else {
+		raw, tok, err := a.authenticate(ctx, v, r)
+		if err != nil {
+			return err
+		}
+		claim, err := parseVerifyBody(v, r)
+		if err != nil {
+			return err
+		}
+		if err := permit(v, tok, ScopeVerify); err != nil {
+			return err
+		}
+		tok, err = a.consume(ctx, v, raw)
+		if err != nil {
+			return err
+		}
+		if matched, err = a.attempts.Compare(ctx, tok.AttemptID, claim); err != nil {
+			return a.attemptError(v, err)
+		}
 	}
 	body := map[string]any{"devicePhoneNumberVerified": matched}
 	if v.assessedAt {

@@ -26,9 +26,12 @@ WHERE g.expires_at <= excluded.created_at`
 // PutGrant stores a grant; store.ErrAlreadyExists if (Kind, Key) holds a
 // grant not yet expired at g.CreatedAt. An expired grant is replaced.
 func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
-	tag, err := s.pool.Exec(ctx, sqlPutGrant, string(g.Kind), g.Key, g.ClientID, g.AttemptID, bytea(g.Data),
-		g.CreatedAt, g.ExpiresAt)
+	tag, err := s.pool.Exec(ctx, sqlPutGrant, grantArgs(g)...)
 	return exactlyOne("put grant", tag, err, store.ErrAlreadyExists)
+}
+
+func grantArgs(g store.Grant) []any {
+	return []any{string(g.Kind), g.Key, g.ClientID, g.AttemptID, bytea(g.Data), g.CreatedAt, g.ExpiresAt}
 }
 
 // GetGrant returns a grant unexpired at now without consuming it, or

@@ -44,10 +44,23 @@ var errIDChanged = errors.New("sqlite: update attempt: the ID may not change")
 
 // CreateAttempt stores a new attempt; store.ErrAlreadyExists if the ID is taken.
 func (s *Store) CreateAttempt(ctx context.Context, a store.Attempt) error {
-	res, err := s.createAttempt.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
+	if err := s.insertAttempt(ctx, nil, a); err != nil {
+		return err
+	}
+	s.ck.wrote()
+	return nil
+}
+
+// insertAttempt inserts a new attempt, inside tx when it is not nil.
+func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a store.Attempt) error {
+	st := s.createAttempt
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	res, err := st.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
 		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data))
-	return s.exactlyOne("create attempt", res, err, store.ErrAlreadyExists)
+	return rowChanged("create attempt", res, err, store.ErrAlreadyExists)
 }
 
 // GetAttempt returns an attempt or store.ErrNotFound.
@@ -80,6 +93,18 @@ func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Atte
 	if a.ID != id {
 		return store.Attempt{}, errIDChanged
 	}
+	if err := s.writeAttempt(ctx, tx, old, a); err != nil {
+		return store.Attempt{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
+	}
+	s.ck.wrote()
+	return stored(a), nil
+}
+
+// writeAttempt stores a, read as old, inside tx.
+func (s *Store) writeAttempt(ctx context.Context, tx *sql.Tx, old, a store.Attempt) error {
 	args := []any{a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
 		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data)}
@@ -88,14 +113,10 @@ func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Atte
 		put = s.putAttempt
 		args = append(args, deadline)
 	}
-	if _, err := tx.StmtContext(ctx, put).ExecContext(ctx, append(args, id)...); err != nil {
-		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
+	if _, err := tx.StmtContext(ctx, put).ExecContext(ctx, append(args, a.ID)...); err != nil {
+		return fmt.Errorf("sqlite: update attempt: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
-	}
-	s.ck.wrote()
-	return stored(a), nil
+	return nil
 }
 
 // stored returns a as a later GetAttempt returns it.

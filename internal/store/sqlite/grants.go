@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/numgate/numgate/internal/store"
@@ -25,9 +26,22 @@ WHERE grants.expires_at <= excluded.created_at`
 // PutGrant stores a grant; store.ErrAlreadyExists if (Kind, Key) holds a
 // grant not yet expired at g.CreatedAt. An expired grant is replaced.
 func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
-	res, err := s.putGrant.ExecContext(ctx, string(g.Kind), g.Key, g.ClientID, g.AttemptID, blob(g.Data),
+	if err := s.insertGrant(ctx, nil, g); err != nil {
+		return err
+	}
+	s.ck.wrote()
+	return nil
+}
+
+// insertGrant puts a grant, inside tx when it is not nil.
+func (s *Store) insertGrant(ctx context.Context, tx *sql.Tx, g store.Grant) error {
+	st := s.putGrant
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	res, err := st.ExecContext(ctx, string(g.Kind), g.Key, g.ClientID, g.AttemptID, blob(g.Data),
 		unixMicro(g.CreatedAt), unixMicro(g.ExpiresAt))
-	return s.exactlyOne("put grant", res, err, store.ErrAlreadyExists)
+	return rowChanged("put grant", res, err, store.ErrAlreadyExists)
 }
 
 // GetGrant returns a grant unexpired at now without consuming it, or

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -38,9 +39,13 @@ type Store struct {
 	createClient, getClient, listClients, deleteClient *sql.Stmt
 	createAttempt, getAttempt, getAttemptW, putAttempt *sql.Stmt
 	putAttemptSameDeadline, dueAttempts                *sql.Stmt
-	putGrant, getGrant, consumeGrant                   *sql.Stmt
+	putGrant, getGrant, getGrantW, consumeGrant        *sql.Stmt
+	deleteGrant                                        *sql.Stmt
 	gcGrants, gcAttempts                               *sql.Stmt
 	enqueue, claim, recordTry, getDelivery             *sql.Stmt
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Option configures Open.
@@ -189,6 +194,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.r, &s.dueAttempts, sqlDueAttempts},
 		{s.w, &s.putGrant, sqlPutGrant},
 		{s.r, &s.getGrant, sqlGetGrant},
+		{s.w, &s.getGrantW, sqlGetGrant},
+		{s.w, &s.deleteGrant, sqlDeleteGrant},
 		{s.w, &s.consumeGrant, sqlConsumeGrant},
 		{s.w, &s.gcGrants, sqlGCGrants},
 		{s.w, &s.gcAttempts, sqlGCAttempts},
@@ -216,23 +223,25 @@ func firstLine(q string) string {
 	return q
 }
 
-// Close closes the statements and both connection pools.
+// Close closes the statements and both connection pools. Calls made after
+// Close (or racing with it) fail with an error; a second Close returns the
+// first one's result.
 func (s *Store) Close() error {
-	var errs []error
-	for _, st := range s.stmts {
-		errs = append(errs, st.Close())
-	}
-	s.stmts = nil
-	errs = append(errs, s.ck.close())
-	s.ck = nil
-	if s.r != s.w {
-		errs = append(errs, s.r.Close())
-	}
-	errs = append(errs, s.w.Close())
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		var errs []error
+		for _, st := range s.stmts {
+			errs = append(errs, st.Close())
+		}
+		errs = append(errs, s.ck.close())
+		if s.r != s.w {
+			errs = append(errs, s.r.Close())
+		}
+		errs = append(errs, s.w.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return s.closeErr
 }
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -249,12 +258,21 @@ func notFound(op string, err error) error {
 }
 
 // exactlyOne turns the result of a one-row write into ifNone when it changed
-// no row.
+// no row, and counts the write for the checkpointer.
 func (s *Store) exactlyOne(op string, res sql.Result, err error, ifNone error) error {
+	if err := rowChanged(op, res, err, ifNone); err != nil {
+		return err
+	}
+	s.ck.wrote()
+	return nil
+}
+
+// rowChanged turns the result of a one-row write into ifNone when it changed
+// no row.
+func rowChanged(op string, res sql.Result, err error, ifNone error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
-	s.ck.wrote()
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)

@@ -37,6 +37,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Attempts", attemptTests},
 		{"DueAttempts", dueTests},
 		{"Grants", grantTests},
+		{"Redeem", redeemTests},
 		{"GarbageCollect", gcTests},
 		{"Outbox", outboxTests},
 	}
