@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/numgate/numgate/internal/directory"
 )
 
 // Config is the whole configuration of `numgate serve`.
@@ -50,6 +52,16 @@ type Config struct {
 	Radius Radius `yaml:"radius"`
 	// UEID configures the 3gpp-ueid lookup API for operator systems.
 	UEID UEID `yaml:"ueid"`
+	// Directory is the operator directory (KPN operator_lookup, DQE operator).
+	Directory Directory `yaml:"directory"`
+	// KPN configures the KPN Number Verify dialect.
+	KPN KPN `yaml:"kpn"`
+	// DQE configures the DQE ID Mobile dialect.
+	DQE DQE `yaml:"dqe"`
+	// Vonage configures the Vonage dialect.
+	Vonage Vonage `yaml:"vonage"`
+	// Webhooks tunes webhook delivery (KPN notifications).
+	Webhooks Webhooks `yaml:"webhooks"`
 	// DemoClient registers the documented demo client at start-up. Default:
 	// on when Listen is a loopback address, off otherwise.
 	DemoClient *bool `yaml:"demo_client"`
@@ -113,6 +125,74 @@ type UEID struct {
 	TokenFile string `yaml:"token_file"`
 }
 
+// Directory is the operator directory: a table of operators with their
+// MCC/MNC and number ranges, number portability overrides, and
+// libphonenumber's range data behind both (see package directory).
+type Directory struct {
+	// Operators is the operator table; numgate's virtual operator (+990,
+	// +999) is always added.
+	Operators []directory.Entry `yaml:"operators"`
+	// Ported maps E.164 numbers to the name of the operator now serving
+	// them (a name of Operators).
+	Ported map[string]string `yaml:"ported"`
+	// PortedFile is a file of `NUMBER,OPERATOR` lines, for long lists.
+	PortedFile string `yaml:"ported_file"`
+}
+
+// KPN configures the KPN Number Verify dialect.
+type KPN struct {
+	// Prefix is the path under which the dialect is served.
+	Prefix string `yaml:"prefix"`
+	// TokenLifetime is the access tokens' expires_in.
+	TokenLifetime Duration `yaml:"token_lifetime"`
+	// ResultRetention is how long after an attempt's deadline its result
+	// can still be polled.
+	ResultRetention Duration `yaml:"result_retention"`
+}
+
+// DQE configures the DQE ID Mobile dialect.
+type DQE struct {
+	// DefaultRegion is the CLDR region of numbers given in national form.
+	DefaultRegion string `yaml:"default_region"`
+	// ResultRetention is how long after an attempt's deadline its session
+	// token can still be retrieved.
+	ResultRetention Duration `yaml:"result_retention"`
+	// Operators, when set, are the only operators served (by directory
+	// name), each with its licences, scopes and maintenance switch.
+	Operators map[string]DQEOperator `yaml:"operators"`
+}
+
+// DQEOperator says how one operator is served through DQE.
+type DQEOperator struct {
+	// Scopes served (default numVerify).
+	Scopes []string `yaml:"scopes"`
+	// Licences (client IDs) served; empty serves all.
+	Licences []string `yaml:"licences"`
+	// Unreachable switches the operator off (DQE error 16).
+	Unreachable bool `yaml:"unreachable"`
+}
+
+// Vonage configures the Vonage dialect.
+type Vonage struct {
+	// MaxJWTLifetime bounds an application JWT's exp after receipt.
+	MaxJWTLifetime Duration `yaml:"max_jwt_lifetime"`
+}
+
+// Webhooks tunes webhook delivery through the durable outbox.
+type Webhooks struct {
+	// Timeout bounds one try.
+	Timeout Duration `yaml:"timeout"`
+	// MaxTries is how many tries a delivery gets before it fails.
+	MaxTries int `yaml:"max_tries"`
+	// BaseDelay is the backoff after the first failed try (it doubles).
+	BaseDelay Duration `yaml:"base_delay"`
+	// MaxDelay caps the backoff.
+	MaxDelay Duration `yaml:"max_delay"`
+	// AllowPrivate lets webhooks reach loopback and private addresses.
+	// Default: on when Listen is a loopback address, off otherwise.
+	AllowPrivate *bool `yaml:"allow_private"`
+}
+
 // Attempts tunes the attempt life cycle.
 type Attempts struct {
 	// Lifetime is how long an attempt waits for its device.
@@ -146,6 +226,10 @@ func Default() Config {
 		},
 		Attempts: Attempts{Lifetime: Duration(5 * time.Minute), Retain: Duration(24 * time.Hour)},
 		Radius:   Radius{Listen: ":1813", DefaultDomain: "*", IMSAPN: "ims", TombstoneTTL: Duration(5 * time.Minute)},
+		KPN:      KPN{Prefix: "/kpn", TokenLifetime: Duration(time.Hour), ResultRetention: Duration(10 * time.Minute)},
+		DQE:      DQE{DefaultRegion: "FR", ResultRetention: Duration(10 * time.Minute)},
+		Vonage:   Vonage{MaxJWTLifetime: Duration(time.Hour)},
+		Webhooks: Webhooks{Timeout: Duration(10 * time.Second), MaxTries: 12, BaseDelay: Duration(2 * time.Second), MaxDelay: Duration(10 * time.Minute)},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
@@ -199,6 +283,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set("NUMGATE_RADIUS_IMS_APN", &c.Radius.IMSAPN)
 	set("NUMGATE_LOG_FORMAT", &c.Log.Format)
 	set("NUMGATE_UEID_TOKEN_FILE", &c.UEID.TokenFile)
+	set("NUMGATE_KPN_PREFIX", &c.KPN.Prefix)
+	set("NUMGATE_DIRECTORY_PORTED_FILE", &c.Directory.PortedFile)
 	if v := getenv("NUMGATE_PROXY_PROTOCOL"); v != "" {
 		c.ProxyProtocol = splitList(v)
 	}
@@ -241,6 +327,15 @@ func (c Config) IdentifierOrder() []string {
 		return []string{"static", "header", "radius", "virtual"}
 	}
 	return []string{"static", "header", "radius"}
+}
+
+// WebhooksAllowPrivate reports whether webhooks may reach loopback and
+// private addresses.
+func (c Config) WebhooksAllowPrivate() bool {
+	if c.Webhooks.AllowPrivate != nil {
+		return *c.Webhooks.AllowPrivate
+	}
+	return c.loopback()
 }
 
 // DemoClientEnabled reports whether the demo client is registered.
@@ -359,6 +454,27 @@ func (c Config) Validate() error {
 	}
 	if c.Attempts.Retain < 0 {
 		add("attempts.retain: must not be negative")
+	}
+	if p := c.KPN.Prefix; !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "?#{} ") {
+		add("kpn.prefix: %q must start with / and not end with one (for example /kpn)", p)
+	}
+	if c.KPN.TokenLifetime < Duration(time.Minute) || c.KPN.TokenLifetime > Duration(24*time.Hour) {
+		add("kpn.token_lifetime: must be between 1m and 24h")
+	}
+	if c.KPN.ResultRetention < 0 || c.DQE.ResultRetention < 0 {
+		add("kpn.result_retention, dqe.result_retention: must not be negative")
+	}
+	if len(c.DQE.DefaultRegion) != 2 || strings.ToUpper(c.DQE.DefaultRegion) != c.DQE.DefaultRegion {
+		add("dqe.default_region: %q is not a two-letter region code like FR", c.DQE.DefaultRegion)
+	}
+	if c.Vonage.MaxJWTLifetime <= 0 {
+		add("vonage.max_jwt_lifetime: must be positive")
+	}
+	if c.Webhooks.Timeout <= 0 || c.Webhooks.BaseDelay <= 0 || c.Webhooks.MaxDelay < c.Webhooks.BaseDelay {
+		add("webhooks: timeout and base_delay must be positive, max_delay at least base_delay")
+	}
+	if c.Webhooks.MaxTries < 1 || c.Webhooks.MaxTries > 100 {
+		add("webhooks.max_tries: must be between 1 and 100")
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		add("log.level: %q is not debug, info, warn or error", c.Log.Level)

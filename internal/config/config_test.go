@@ -22,6 +22,13 @@ func TestDefaultIsValid(t *testing.T) {
 	if !c.DemoClientEnabled() {
 		t.Error("demo client should be on for a loopback listener")
 	}
+	if !c.WebhooksAllowPrivate() {
+		t.Error("webhooks to loopback receivers should be allowed on a loopback listener")
+	}
+	c.Listen = "0.0.0.0:443"
+	if c.WebhooksAllowPrivate() {
+		t.Error("a public gateway must not send webhooks to private addresses by default")
+	}
 }
 
 func TestGoodFile(t *testing.T) {
@@ -42,6 +49,18 @@ func TestGoodFile(t *testing.T) {
 	if err != nil || len(p) != 2 || p[1].String() != "192.0.2.7/32" {
 		t.Errorf("prefixes %v %v", p, err)
 	}
+	if len(c.Directory.Operators) != 1 || c.Directory.Operators[0].MNC != "08" || c.Directory.Ported["+31612345678"] != "KPN" {
+		t.Errorf("directory decoded wrongly: %+v", c.Directory)
+	}
+	if c.KPN.Prefix != "/communication/kpn/numberverify" || c.KPN.TokenLifetime.D() != 30*time.Minute || c.KPN.ResultRetention.D() != 10*time.Minute {
+		t.Errorf("kpn decoded wrongly (defaults kept?): %+v", c.KPN)
+	}
+	if c.DQE.DefaultRegion != "NL" || len(c.DQE.Operators["KPN"].Licences) != 1 || c.Vonage.MaxJWTLifetime.D() != 10*time.Minute {
+		t.Errorf("dqe/vonage decoded wrongly: %+v %+v", c.DQE, c.Vonage)
+	}
+	if c.Webhooks.MaxTries != 5 || c.Webhooks.BaseDelay.D() != 2*time.Second || !c.WebhooksAllowPrivate() {
+		t.Errorf("webhooks decoded wrongly: %+v", c.Webhooks)
+	}
 }
 
 // TestBadFiles checks that each bad fixture fails with every expected
@@ -58,6 +77,10 @@ func TestBadFiles(t *testing.T) {
 			`"virtual" listed twice`,
 			"attempts.lifetime",
 			`log.level: "loud"`,
+			`kpn.prefix: "kpn/"`,
+			"kpn.token_lifetime",
+			`dqe.default_region: "france"`,
+			"webhooks.max_tries",
 		},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")

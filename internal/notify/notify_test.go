@@ -467,7 +467,7 @@ func TestFailures(t *testing.T) {
 			srv := httptest.NewServer(c.handler)
 			defer srv.Close()
 			st := openStore(t, filepath.Join(t.TempDir(), "f.db"))
-					clk := newClock()
+			clk := newClock()
 			n, logs := newNotifier(t, st, clk, c.tweak)
 			run(t, n)
 			id, err := n.Enqueue(t.Context(), "kpn.notify", srv.URL+"/hook?tenant=7", hookHeaders, []byte(secretBody))

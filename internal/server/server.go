@@ -32,6 +32,7 @@ import (
 	"github.com/numgate/numgate/internal/network/radius"
 	"github.com/numgate/numgate/internal/network/static"
 	"github.com/numgate/numgate/internal/network/virtual"
+	"github.com/numgate/numgate/internal/notify"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/clientcache"
@@ -62,6 +63,10 @@ type Server struct {
 	handler http.Handler
 	metrics *prometheus.Registry
 	runners []func(context.Context)
+	// notifier delivers webhooks through the store's outbox.
+	notifier *notify.Notifier
+	// expiry reports expired attempts to their dialect, by dialect name.
+	expiry map[string]expiryReporter
 }
 
 // New opens the store and assembles the gateway.
@@ -168,6 +173,9 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 	camara.New(camara.Config{
 		Tokens: tokenSource{s.oauth}, Attempts: s.core, Now: s.now, Logger: s.log.With("component", "camara"),
 	}).Mount(mux)
+	if err := s.mountDialects(mux, conn); err != nil {
+		return err
+	}
 	if cfg.UEID.TokenFile != "" {
 		if err := s.mountUEID(mux, ident, extra["radius"]); err != nil {
 			return err
@@ -284,7 +292,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // Close releases the store.
 func (s *Server) Close() error { return s.store.Close() }
 
-// collectGarbage expires due attempts and deletes old records every minute.
+// collectGarbage deletes old records every minute (attempts past their
+// deadline are expired by expireAttempts).
 func (s *Server) collectGarbage(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -293,9 +302,6 @@ func (s *Server) collectGarbage(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if _, err := s.core.ExpireDue(ctx, 1000); err != nil && ctx.Err() == nil {
-			s.log.Warn("expiring attempts", "error", err)
 		}
 		res, err := s.store.GarbageCollect(ctx, s.now(), s.cfg.Attempts.Retain.D())
 		if err != nil && ctx.Err() == nil {

@@ -1,0 +1,59 @@
+package dqe
+
+import (
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/numgate/numgate/internal/msisdn"
+)
+
+// normalize turns a number as DQE's clients send it into E.164: "+33612345678",
+// "0033612345678", or national "06 12 34 56 78" in the default region.
+// Spaces, dots, hyphens and parentheses are ignored. It returns 11 for an
+// empty number, 10 for one that cannot exist, and 09 for one that exists
+// but cannot be on a mobile network. Errors never carry the number.
+func normalize(raw, region string) (string, *Error) {
+	n := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '.', '-', '(', ')', '\t':
+			return -1
+		}
+		return r
+	}, raw)
+	switch {
+	case n == "":
+		return "", fail(ErrEmptyNumber, "number is empty")
+	case strings.HasPrefix(n, "00"):
+		n = "+" + n[2:]
+	case !strings.HasPrefix(n, "+"):
+		p, err := phonenumbers.Parse(n, region)
+		if err != nil || !phonenumbers.IsValidNumber(p) {
+			return "", fail(ErrInvalidNumber, "national number is not valid in region "+region)
+		}
+		n = phonenumbers.Format(p, phonenumbers.E164)
+	}
+	if !msisdn.Valid(n) {
+		return "", fail(ErrInvalidNumber, "number is not E.164")
+	}
+	return n, eligible(n)
+}
+
+// eligible checks an E.164 number against offline number-range data. A
+// number whose country code has no numbering plan data (the +990 and +999
+// ranges of the virtual operator among them) passes: there is nothing to
+// check it against.
+func eligible(e164 string) *Error {
+	p, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return nil // unassigned or unknown country code
+	}
+	if !phonenumbers.IsValidNumber(p) {
+		return fail(ErrInvalidNumber, "number is outside every range of its numbering plan")
+	}
+	switch phonenumbers.GetNumberType(p) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.UNKNOWN:
+		return nil
+	}
+	return fail(ErrIneligibleNumber, "number is in a range that is not mobile")
+}

@@ -1,0 +1,225 @@
+package vonage_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/numgate/numgate/internal/dialect/vonage"
+	"github.com/numgate/numgate/internal/msisdn"
+)
+
+// TestContractNetworkEnablement sends the README's request body and checks
+// the answer's shape: {"scopes": {"<scope>": {"auth_url": …}}}, auth_url
+// being numgate's /oauth2/auth with the SDKs' parameters and an opaque
+// login_hint instead of the number.
+func TestContractNetworkEnablement(t *testing.T) {
+	e := newEnv(t)
+	r := e.enable(`{"phone_number": "+99012345678", "scopes": ["dpv:FraudPreventionAndDetection#number-verification-verify-read"], "state": "tests-state-b3977c55-b4caa"}`)
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("HTTP %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	m := r.json(t)
+	scopes, _ := m["scopes"].(map[string]any)
+	entry, _ := scopes[scope].(map[string]any)
+	authURL, _ := entry["auth_url"].(string)
+	if len(m) != 1 || len(scopes) != 1 || len(entry) != 1 || authURL == "" {
+		t.Fatalf("body %s: want exactly scopes.<scope>.auth_url", r.body)
+	}
+	u, err := url.Parse(authURL)
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != e.URL+vonage.PathAuthorize {
+		t.Fatalf("auth_url %q is not numgate's %s", authURL, vonage.PathAuthorize)
+	}
+	q := u.Query()
+	want := map[string]string{
+		"client_id": appID, "redirect_uri": callback, "response_type": "code",
+		"scope": "openid " + scope, "state": "tests-state-b3977c55-b4caa",
+	}
+	for k, v := range want {
+		if q.Get(k) != v {
+			t.Errorf("auth_url %s=%q, want %q", k, q.Get(k), v)
+		}
+	}
+	if !regexp.MustCompile(`^operatortoken:[A-Za-z0-9_-]{43}$`).MatchString(q.Get("login_hint")) {
+		t.Errorf("login_hint %q is not an opaque reference", q.Get("login_hint"))
+	}
+	if len(q) != len(want)+1 {
+		t.Errorf("auth_url carries unexpected parameters: %v", q)
+	}
+	noNumberIn(t, "the auth_url", authURL, verified)
+	golden(t, "network_enablement.golden", []byte(strings.Replace(string(r.body), authURL, "<auth_url>", 1)))
+}
+
+// TestDeviceFlow runs the tutorial's whole flow over loopback per virtual
+// operator outcome: Network Enablement, the device, the callback, the
+// token, /verify.
+func TestDeviceFlow(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name, number, claim string
+		wantVerified        bool
+		wantError           string // the callback's error instead of a code
+	}{
+		{"verified", verified, `{"phoneNumber":"+99012345678"}`, true, ""},
+		{"verified by hash", verified, `{"hashedPhoneNumber":"` + msisdn.Hash(verified) + `"}`, true, ""},
+		{"not verified", notSame, `{"phoneNumber":"+99012345677"}`, false, ""},
+		{"another number at /verify", verified, `{"phoneNumber":"+99012345670"}`, false, ""},
+		{"operator error", "+99011111199", "", false, "temporarily_unavailable"},
+		{"operator too slow", "+99900000005", "", false, "temporarily_unavailable"},
+		{"not on mobile data", "+99900000003", "", false, "login_required"},
+		{"not eligible", "+99900000006", "", false, "access_denied"},
+		{"consent declined", "+99900000007", "", false, "access_denied"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			authURL := e.authURL(c.number, "st-"+c.name)
+			r, cb := e.open(authURL)
+			if r.status != http.StatusFound || cb.Get("state") != "st-"+c.name {
+				t.Fatalf("device: HTTP %d, callback %v", r.status, cb)
+			}
+			noNumberIn(t, "the callback", r.header.Get("Location"), c.number)
+			if c.wantError != "" {
+				if cb.Get("error") != c.wantError || cb.Get("error_description") == "" || cb.Has("code") {
+					t.Fatalf("callback %v, want error=%s with a description", cb, c.wantError)
+				}
+				return
+			}
+			tr := e.exchange(codeForm(cb.Get("code")))
+			tok := tr.json(t)
+			if tr.status != http.StatusOK || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(5) || len(tok) != 3 {
+				t.Fatalf("token: HTTP %d %s", tr.status, tr.body)
+			}
+			vr := e.verifyNumber(tok["access_token"].(string), c.claim)
+			if vr.status != http.StatusOK || string(vr.body) != `{"devicePhoneNumberVerified":`+map[bool]string{true: "true", false: "false"}[c.wantVerified]+"}\n" {
+				t.Fatalf("verify: HTTP %d %s", vr.status, vr.body)
+			}
+			// The token and the attempt answer once.
+			checkProblem(t, e.verifyNumber(tok["access_token"].(string), c.claim), http.StatusUnauthorized, "unauthorized")
+		})
+	}
+	noNumberIn(t, "the log", e.Logs.String(), verified, notSame, "+99011111199", "+99900000007", "+99012345670")
+}
+
+// TestDirectAuthorizeURL is the authorization URL as Vonage's SDKs build it
+// themselves, with the number as login_hint: it still works.
+func TestDirectAuthorizeURL(t *testing.T) {
+	e := newEnv(t)
+	for _, hint := range []string{verified, "tel:" + verified} {
+		q := url.Values{
+			"client_id": {appID}, "redirect_uri": {callback}, "response_type": {"code"},
+			"scope": {"openid " + scope}, "state": {"sdk-state"}, "login_hint": {hint},
+		}
+		r, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode())
+		if r.status != http.StatusFound || cb.Get("code") == "" || cb.Get("state") != "sdk-state" {
+			t.Fatalf("login_hint %s: HTTP %d, callback %v", hint, r.status, cb)
+		}
+		tok := e.accessToken(cb.Get("code"))
+		if vr := e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`); vr.json(t)["devicePhoneNumberVerified"] != true {
+			t.Fatalf("verify: %s", vr.body)
+		}
+	}
+	noNumberIn(t, "the log", e.Logs.String(), verified)
+}
+
+// TestAuthURLOnce: an auth_url is used up by the device; opening it again
+// is refused by redirect, and creates nothing.
+func TestAuthURLOnce(t *testing.T) {
+	e := newEnv(t)
+	authURL := e.authURL(verified, "s")
+	if _, cb := e.open(authURL); cb.Get("code") == "" {
+		t.Fatalf("first open: %v", cb)
+	}
+	_, cb := e.open(authURL)
+	if cb.Get("error") != "invalid_request" || cb.Get("state") != "s" {
+		t.Fatalf("second open: %v, want invalid_request", cb)
+	}
+}
+
+// TestExpiredAuthURL: a device that comes after the attempt's deadline is
+// told so at the callback.
+func TestExpiredAuthURL(t *testing.T) {
+	e := newEnv(t)
+	authURL := e.authURL(verified, "late")
+	e.Clock.Add(3 * time.Minute) // past the 2-minute lifetime
+	_, cb := e.open(authURL)
+	if cb.Get("error") != "temporarily_unavailable" || !strings.Contains(cb.Get("error_description"), "expired") {
+		t.Fatalf("callback %v, want temporarily_unavailable: expired", cb)
+	}
+}
+
+// TestCodeReplayRevokesToken: a code redeemed twice is refused the second
+// time and the token it produced is revoked.
+func TestCodeReplayRevokesToken(t *testing.T) {
+	e := newEnv(t)
+	code := e.code(verified)
+	tok := e.accessToken(code)
+	checkProblem(t, e.exchange(codeForm(code)), http.StatusBadRequest, "invalid-grant")
+	checkProblem(t, e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`), http.StatusUnauthorized, "unauthorized")
+}
+
+// TestAttemptRecord checks what the core stored for a Network Enablement
+// attempt.
+func TestAttemptRecord(t *testing.T) {
+	e := newEnv(t)
+	e.code(verified)
+	if n := e.openAttempts(); n != 0 {
+		t.Fatalf("%d attempts still open", n)
+	}
+	if !strings.Contains(e.Logs.String(), "dialect=vonage") {
+		t.Error("the core's audit line does not name the dialect")
+	}
+}
+
+// TestPKCE: a direct authorization URL with an S256 code_challenge binds
+// its code to the code_verifier.
+func TestPKCE(t *testing.T) {
+	e := newEnv(t)
+	verifier := strings.Repeat("v", 43)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{
+		"client_id": {appID}, "redirect_uri": {callback}, "response_type": {"code"}, "scope": {scope},
+		"login_hint": {verified}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	_, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode())
+	code := cb.Get("code")
+	if code == "" {
+		t.Fatalf("callback %v", cb)
+	}
+	checkProblem(t, e.exchange(codeForm(code)), http.StatusBadRequest, "invalid-grant")
+	f := codeForm(code)
+	f.Set("code_verifier", strings.Repeat("w", 43))
+	checkProblem(t, e.exchange(f), http.StatusBadRequest, "invalid-grant")
+	f.Set("code_verifier", verifier)
+	if r := e.exchange(f); r.status != http.StatusOK {
+		t.Fatalf("with the verifier: HTTP %d %s", r.status, r.body)
+	}
+}
+
+// TestSeveralScopes: one Network Enablement call with two purposes gets
+// one auth_url, and one attempt, per scope.
+func TestSeveralScopes(t *testing.T) {
+	e := newEnv(t)
+	other := "dpv:AccountManagement#" + vonage.APIScopeVerify
+	r := e.enable(`{"phone_number":"+99012345678","scopes":["` + scope + `","` + other + `","` + scope + `"],"state":"two"}`)
+	var resp struct {
+		Scopes map[string]struct {
+			AuthURL string `json:"auth_url"`
+		} `json:"scopes"`
+	}
+	if err := json.Unmarshal(r.body, &resp); err != nil || len(resp.Scopes) != 2 {
+		t.Fatalf("HTTP %d %s: want two scopes", r.status, r.body)
+	}
+	if resp.Scopes[scope].AuthURL == resp.Scopes[other].AuthURL || e.openAttempts() != 2 {
+		t.Fatalf("the scopes share an auth_url or an attempt")
+	}
+	_, cb := e.open(resp.Scopes[other].AuthURL)
+	if tr := e.exchange(codeForm(cb.Get("code"))); tr.status != http.StatusOK {
+		t.Fatalf("token for the second scope: HTTP %d %s", tr.status, tr.body)
+	}
+}

@@ -1,0 +1,141 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/numgate/numgate/internal/dialect/dqe"
+	"github.com/numgate/numgate/internal/dialect/vonage"
+	"github.com/numgate/numgate/internal/directory"
+	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/notify"
+	"github.com/numgate/numgate/internal/store"
+)
+
+// expirySweep is how often open attempts past their deadline are expired
+// and reported to their dialect (a KPN webhook, for example).
+const expirySweep = 5 * time.Second
+
+// expiryReporter tells a dialect that one of its attempts expired.
+type expiryReporter func(ctx context.Context, a store.Attempt) error
+
+// mountDialects mounts the provider dialects besides CAMARA: each is one
+// package over the same core, with its own routes and error shapes.
+func (s *Server) mountDialects(mux *http.ServeMux, conn func(*http.Request) network.Connection) error {
+	dir, err := s.directory()
+	if err != nil {
+		return err
+	}
+	s.notifier, err = notify.New(notify.Config{
+		Store: s.store, Timeout: s.cfg.Webhooks.Timeout.D(), MaxTries: s.cfg.Webhooks.MaxTries,
+		BaseDelay: s.cfg.Webhooks.BaseDelay.D(), MaxDelay: s.cfg.Webhooks.MaxDelay.D(),
+		BlockPrivate: !s.cfg.WebhooksAllowPrivate(), Now: s.now,
+		Logger: s.log.With("component", "webhooks"), Registerer: s.metrics,
+	})
+	if err != nil {
+		return err
+	}
+	s.runners = append(s.runners, func(ctx context.Context) { _ = s.notifier.Run(ctx) })
+	s.runners = append(s.runners, s.expireAttempts)
+
+	base := s.cfg.IssuerURL()
+	dc := s.cfg.DQE
+	var dqeOperators map[string]dqe.OperatorPolicy
+	if len(dc.Operators) > 0 {
+		dqeOperators = map[string]dqe.OperatorPolicy{}
+		for name, p := range dc.Operators {
+			dqeOperators[name] = dqe.OperatorPolicy{Scopes: p.Scopes, Licences: p.Licences, Unreachable: p.Unreachable}
+		}
+	}
+	d, err := dqe.New(dqe.Config{
+		Store: s.store, Core: s.core, Connection: conn, BaseURL: base, Now: s.now,
+		Logger:    s.log.With("component", "dqe"),
+		Operator:  func(number string) string { return dir.Lookup(number).Name },
+		Operators: dqeOperators, DefaultRegion: dc.DefaultRegion, ResultRetention: dc.ResultRetention.D(),
+	})
+	if err != nil {
+		return err
+	}
+	d.Mount(mux)
+	v, err := vonage.New(vonage.Config{
+		Store: s.store, Core: s.core, OAuth: s.oauth, Connection: conn, BaseURL: base, Now: s.now,
+		Logger: s.log.With("component", "vonage"), MaxJWTLifetime: s.cfg.Vonage.MaxJWTLifetime.D(),
+	})
+	if err != nil {
+		return err
+	}
+	v.Mount(mux)
+	return nil
+}
+
+// directory builds the operator directory from the configuration; the
+// virtual operator's ranges are always in its table.
+func (s *Server) directory() (*directory.Directory, error) {
+	dc := s.cfg.Directory
+	cfg := directory.Config{Operators: slices.Clone(dc.Operators)}
+	if !slices.ContainsFunc(cfg.Operators, func(e directory.Entry) bool {
+		return strings.EqualFold(e.Name, directory.VirtualOperator.Name)
+	}) {
+		cfg.Operators = append(cfg.Operators, directory.VirtualOperator)
+	}
+	if len(dc.Ported) > 0 {
+		cfg.Ported = make(map[string]string, len(dc.Ported))
+		for n, op := range dc.Ported {
+			cfg.Ported[n] = op
+		}
+	}
+	if dc.PortedFile != "" {
+		f, err := os.Open(dc.PortedFile)
+		if err != nil {
+			return nil, fmt.Errorf("directory.ported_file: %w", err)
+		}
+		err = directory.ReadPorted(f, &cfg)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("directory.ported_file %s: %w", dc.PortedFile, err)
+		}
+	}
+	return directory.New(cfg)
+}
+
+// expireAttempts expires open attempts past their deadline every
+// expirySweep and reports each to its dialect, if the dialect asked.
+func (s *Server) expireAttempts(ctx context.Context) {
+	t := time.NewTicker(expirySweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.expireDue(ctx)
+	}
+}
+
+// expireDue runs one expiry sweep.
+func (s *Server) expireDue(ctx context.Context) {
+	for {
+		expired, err := s.core.ExpireDue(ctx, 1000)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("expiring attempts", "error", err)
+		}
+		for _, a := range expired {
+			report, ok := s.expiry[a.Dialect]
+			if !ok {
+				continue
+			}
+			if err := report(ctx, a); err != nil && ctx.Err() == nil {
+				s.log.Warn("reporting an expired attempt", "dialect", a.Dialect, "attempt", a.ID, "error", err)
+			}
+		}
+		if err != nil || len(expired) < 1000 {
+			return
+		}
+	}
+}
