@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/numgate/numgate/internal/dialect/dqe"
+	"github.com/numgate/numgate/internal/dialect/kpn"
 	"github.com/numgate/numgate/internal/dialect/vonage"
 	"github.com/numgate/numgate/internal/directory"
 	"github.com/numgate/numgate/internal/network"
@@ -17,9 +18,9 @@ import (
 	"github.com/numgate/numgate/internal/store"
 )
 
-// expirySweep is how often open attempts past their deadline are expired
-// and reported to their dialect (a KPN webhook, for example).
-const expirySweep = 5 * time.Second
+// defaultExpirySweep is how often open attempts past their deadline are
+// expired and reported to their dialect (a KPN webhook, for example).
+const defaultExpirySweep = 5 * time.Second
 
 // expiryReporter tells a dialect that one of its attempts expired.
 type expiryReporter func(ctx context.Context, a store.Attempt) error
@@ -70,6 +71,21 @@ func (s *Server) mountDialects(mux *http.ServeMux, conn func(*http.Request) netw
 		return err
 	}
 	v.Mount(mux)
+	kc := s.cfg.KPN
+	k, err := kpn.New(kpn.Config{
+		Store: s.store, Core: s.core, Notifier: s.notifier, Connection: conn, BaseURL: base, Now: s.now,
+		Logger: s.log.With("component", "kpn"), Prefix: kc.Prefix,
+		Operator: func(number string) kpn.OperatorInfo {
+			op := dir.Lookup(number)
+			return kpn.OperatorInfo{RegionCode: op.Region, OperatorName: op.Name, MCC: op.MCC, MNC: op.MNC}
+		},
+		TokenLifetime: kc.TokenLifetime.D(), ResultRetention: kc.ResultRetention.D(),
+	})
+	if err != nil {
+		return err
+	}
+	k.Mount(mux)
+	s.expiry = map[string]expiryReporter{kpn.Dialect: k.ReportExpired}
 	return nil
 }
 
@@ -104,9 +120,9 @@ func (s *Server) directory() (*directory.Directory, error) {
 }
 
 // expireAttempts expires open attempts past their deadline every
-// expirySweep and reports each to its dialect, if the dialect asked.
+// sweep interval and reports each to its dialect, if the dialect asked.
 func (s *Server) expireAttempts(ctx context.Context) {
-	t := time.NewTicker(expirySweep)
+	t := time.NewTicker(s.sweep)
 	defer t.Stop()
 	for {
 		select {

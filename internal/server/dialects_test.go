@@ -2,10 +2,14 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/config"
@@ -87,3 +91,99 @@ func TestDialectConfig(t *testing.T) {
 
 // lastSegment is the session token at the end of a DQE device URL.
 func lastSegment(u string) string { return u[strings.LastIndex(u, "/")+1:] }
+
+// hook is one webhook call a receiver got.
+type hook struct {
+	auth, key string
+	body      map[string]any
+}
+
+// TestKPNThroughGateway runs KPN's notification mode through the assembled
+// gateway, under the production base path: operator_lookup comes from the
+// operator directory, the device's visit to session_uri makes the durable
+// outbox POST the result to the receiver, and an attempt whose device never
+// comes is swept to expired and notified as such.
+func TestKPNThroughGateway(t *testing.T) {
+	hooks := make(chan hook, 4)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var h hook
+		h.auth, h.key = r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key")
+		if err := json.NewDecoder(r.Body).Decode(&h.body); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		hooks <- h
+	}))
+	defer rc.Close()
+	const prefix = "/communication/kpn/numberverify"
+	g := startGateway(t, func(c *config.Config) { c.KPN.Prefix = prefix })
+
+	post := func(path, bearer, contentType, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, g.URL+prefix+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: HTTP %d %v %v", path, resp.StatusCode, m, err)
+		}
+		return m
+	}
+	tok := post("/token", "", "application/x-www-form-urlencoded", url.Values{
+		"client_id": {client.DemoClientID}, "client_secret": {client.DemoClientSecret},
+		"scopes": {"operator_lookup,device_match_notify"},
+	}.Encode())["access_token"].(string)
+	insights := func(msisdn string) map[string]any {
+		return post("/insights/"+msisdn, tok, "application/json",
+			`{"device_match_notify":{"notification_token":"abcd1234","notification_uri":"`+rc.URL+`/hook"}}`)
+	}
+	waitHook := func() hook {
+		t.Helper()
+		select {
+		case h := <-hooks:
+			return h
+		case <-time.After(10 * time.Second):
+			t.Fatal("no webhook within 10 s")
+		}
+		return hook{}
+	}
+
+	got := insights("99012345678")
+	wantOp := map[string]any{"regionCode": nil, "operatorName": "numgate virtual operator", "mcc": "001", "mnc": "01"}
+	if op, _ := got["operator_lookup"].(map[string]any); !reflect.DeepEqual(op, wantOp) {
+		t.Errorf("operator_lookup %v, want %v", got["operator_lookup"], wantOp)
+	}
+	sessionURI, _ := got["device_match_notify"].(map[string]any)["session_uri"].(string)
+	if !strings.HasPrefix(sessionURI, g.URL+prefix+"/session/") || strings.Contains(sessionURI, "99012345678") {
+		t.Fatalf("session_uri %q", sessionURI)
+	}
+	select {
+	case h := <-hooks:
+		t.Fatalf("notified before the device came: %v", h.body)
+	case <-time.After(50 * time.Millisecond):
+	}
+	resp, err := http.Get(sessionURI) // the device, following the 302
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := waitHook()
+	if h.auth != "Bearer abcd1234" || h.key == "" || h.body["msisdn"] != "99012345678" || h.body["device_match"] != true {
+		t.Errorf("webhook %+v, want the match with the notification token", h)
+	}
+
+	insights("99012345676") // this device never comes
+	g.Clock.Advance(g.Config.Attempts.Lifetime.D() + time.Second)
+	h = waitHook()
+	errs, _ := h.body["errors"].([]any)
+	if h.body["msisdn"] != "99012345676" || h.body["device_match"] != nil || len(errs) != 1 ||
+		!strings.Contains(fmt.Sprint(errs[0]), "EXPIRED") {
+		t.Errorf("expiry webhook %+v, want device_match null and an EXPIRED error", h)
+	}
+}

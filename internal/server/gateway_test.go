@@ -62,7 +62,7 @@ func startGateway(t testing.TB, mutate func(*config.Config)) *gateway {
 	clk := &clock{t: time.Now().UTC()}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Now: clk.Now})
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Now: clk.Now, ExpirySweep: 20 * time.Millisecond})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -46,6 +46,9 @@ type Options struct {
 	// Identifiers adds identifiers by name beyond the built-in ones (for
 	// example "radius", started by the caller), usable in the policy order.
 	Identifiers map[string]network.Identifier
+	// ExpirySweep is how often attempts past their deadline are expired
+	// and reported to their dialect; default 5 s.
+	ExpirySweep time.Duration
 }
 
 // clientCacheTTL is how long a client read from the store is served from
@@ -67,6 +70,8 @@ type Server struct {
 	notifier *notify.Notifier
 	// expiry reports expired attempts to their dialect, by dialect name.
 	expiry map[string]expiryReporter
+	// sweep is how often expireAttempts runs.
+	sweep time.Duration
 }
 
 // New opens the store and assembles the gateway.
@@ -74,7 +79,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now}
+	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now, sweep: opts.ExpirySweep}
+	if s.sweep <= 0 {
+		s.sweep = defaultExpirySweep
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
