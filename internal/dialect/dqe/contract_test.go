@@ -2,43 +2,27 @@ package dqe_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/dqe"
 )
-
-// seedBody returns a seed example body, compacted.
-func seedBody(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "seed", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // sameAsSeed checks a response body byte for byte (keys, order, values)
 // against a seed example.
 func sameAsSeed(t *testing.T, r reply, name string) {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Errorf("HTTP %d, want 200", r.status)
+	if r.Status != http.StatusOK {
+		t.Errorf("HTTP %d, want 200", r.Status)
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if got, want := bytes.TrimSpace(r.body), seedBody(t, name); !bytes.Equal(got, want) {
+	if got, want := bytes.TrimSpace(r.Body), dialecttest.SeedBody(t, name); !bytes.Equal(got, want) {
 		t.Errorf("body differs from the seed's example %s:\ngot  %s\nwant %s", name, got, want)
 	}
 }
@@ -61,14 +45,14 @@ func TestContractInitiate(t *testing.T) {
 			} else {
 				r = h.post("/IDMOBILE/", p)
 			}
-			m := r.json(t)
+			m := r.JSON(t)
 			u, _ := m["url"].(string)
 			if !deviceURLPattern.MatchString(u) {
 				t.Fatalf("url %q is not a device URL", u)
 			}
 			// The seed masks its url; compare everything else exactly.
-			masked := bytes.Replace(r.body, []byte(u), []byte("htt***fr.fr/api/a**l8ET6UMbsaG0AOm5FsakgyKu*"), 1)
-			sameAsSeed(t, reply{status: r.status, header: r.header, body: masked}, "initiate_success.json")
+			masked := bytes.Replace(r.Body, []byte(u), []byte("htt***fr.fr/api/a**l8ET6UMbsaG0AOm5FsakgyKu*"), 1)
+			sameAsSeed(t, reply{Status: r.Status, Header: r.Header, Body: masked}, "initiate_success.json")
 			noNumberIn(t, "the device url", u, "+33612345671")
 		})
 	}
@@ -85,8 +69,8 @@ func TestContractRetrieve(t *testing.T) {
 		// GET /GET/?token={TOKEN}&Licence={LICENCE_CODE}&scope=numVerify
 		sameAsSeed(t, h.get("/GET/", retrieveParams(tok)), "retrieve_pending.json")
 		sameAsSeed(t, h.post("/GET/", retrieveParams(tok)), "retrieve_pending.json")
-		if r := h.open(dev); r.status != http.StatusFound {
-			t.Fatalf("device: HTTP %d %s", r.status, r.body)
+		if r := h.open(dev); r.Status != http.StatusFound {
+			t.Fatalf("device: HTTP %d %s", r.Status, r.Body)
 		}
 		sameAsSeed(t, h.post("/GET/", retrieveParams(tok)), "retrieve_success.json")
 	})
@@ -104,10 +88,10 @@ func TestRedirectCarriesTokenAndStatus(t *testing.T) {
 	h := newHarness(t, nil)
 	dev := h.initiate("+33612345671")
 	r := h.open(dev)
-	if r.status != http.StatusFound {
-		t.Fatalf("HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusFound {
+		t.Fatalf("HTTP %d %s", r.Status, r.Body)
 	}
-	loc, err := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +102,7 @@ func TestRedirectCarriesTokenAndStatus(t *testing.T) {
 	if q.Get("token") != sessionToken(dev) || q.Get("status") != "success" {
 		t.Errorf("Location %s: want token=<session token>&status=success", loc)
 	}
-	if got := r.header.Get("Referrer-Policy"); got != "no-referrer" {
+	if got := r.Header.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy %q", got)
 	}
 }
@@ -128,9 +112,9 @@ func TestRedirectCarriesTokenAndStatus(t *testing.T) {
 func TestPathsWithoutSlash(t *testing.T) {
 	h := newHarness(t, nil)
 	r := h.post("/IDMOBILE", initiateParams("+33612345671"))
-	dev, _ := r.json(t)["url"].(string)
+	dev, _ := r.JSON(t)["url"].(string)
 	if !deviceURLPattern.MatchString(dev) {
-		t.Fatalf("POST /IDMOBILE: HTTP %d %s", r.status, r.body)
+		t.Fatalf("POST /IDMOBILE: HTTP %d %s", r.Status, r.Body)
 	}
 	sameAsSeed(t, h.post("/GET", retrieveParams(sessionToken(dev))), "retrieve_pending.json")
 }

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/dialectkit"
 	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/randid"
 	"github.com/numgate/numgate/internal/store"
@@ -131,9 +128,8 @@ func New(cfg Config) (*API, error) {
 	if cfg.Core == nil {
 		errs = append(errs, errors.New("missing Core"))
 	}
-	if u, err := url.Parse(cfg.BaseURL); cfg.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
-		u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.BaseURL, "/") {
-		errs = append(errs, fmt.Errorf("the BaseURL %q must be an http(s) URL without trailing slash, query or fragment", cfg.BaseURL))
+	if err := dialectkit.CheckBaseURL(cfg.BaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Lifetime < 0 || cfg.ResultRetention < 0 {
 		errs = append(errs, errors.New("Lifetime and ResultRetention may not be negative"))
@@ -147,7 +143,7 @@ func New(cfg Config) (*API, error) {
 		region: cfg.DefaultRegion, lifetime: cfg.Lifetime, retention: cfg.ResultRetention,
 	}
 	if a.conn == nil {
-		a.conn = peerConnection
+		a.conn = dialectkit.PeerConnection
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -211,15 +207,4 @@ func (a *API) handle(endpoint string, h handlerFunc) http.Handler {
 		attrs = append(attrs, slog.Duration("took", a.now().Sub(start)))
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "dqe request", attrs...)
 	})
-}
-
-// peerConnection is the default Config.Connection: the TCP peer, untrusted.
-func peerConnection(r *http.Request) network.Connection {
-	c := network.Connection{Header: r.Header}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.Addr, c.Port = ap.Addr().Unmap(), ap.Port()
-	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.Addr, _ = netip.ParseAddr(host)
-	}
-	return c
 }

@@ -28,11 +28,11 @@ const number = "+33612345671"
 var initiateCases = []initiateCase{
 	// 01 invalid request
 	{name: "method PUT", want: dqe.ErrInvalidRequest, send: func(h *harness) reply {
-		req, _ := http.NewRequest(http.MethodPut, h.srv.URL+"/IDMOBILE/?"+initiateParams(number).Encode(), nil)
+		req, _ := http.NewRequest(http.MethodPut, h.URL+"/IDMOBILE/?"+initiateParams(number).Encode(), nil)
 		return h.do(req)
 	}},
 	{name: "POST body is JSON", want: dqe.ErrInvalidRequest, send: func(h *harness) reply {
-		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/IDMOBILE/", strings.NewReader(`{"number":"`+number+`"}`))
+		req, _ := http.NewRequest(http.MethodPost, h.URL+"/IDMOBILE/", strings.NewReader(`{"number":"`+number+`"}`))
 		req.Header.Set("Content-Type", "application/json")
 		return h.do(req)
 	}},
@@ -95,7 +95,7 @@ var initiateCases = []initiateCase{
 	{name: "token is not the licence's secret", want: dqe.ErrInvalidToken, edit: func(p url.Values) { p.Set("token", otherSecret) }},
 	// 99 internal server error
 	{name: "store down", want: dqe.ErrInternal, send: func(h *harness) reply {
-		h.store.Close()
+		h.Store.Close()
 		return h.get("/IDMOBILE/", initiateParams(number))
 	}},
 }
@@ -118,16 +118,16 @@ func TestInitiateErrors(t *testing.T) {
 				}
 				r = h.get("/IDMOBILE/", p)
 				// The same parameters by form POST get the same answer.
-				if p2 := h.post("/IDMOBILE/", p); !bytes.Equal(p2.body, r.body) {
-					t.Errorf("POST answers %s, GET %s", p2.body, r.body)
+				if p2 := h.post("/IDMOBILE/", p); !bytes.Equal(p2.Body, r.Body) {
+					t.Errorf("POST answers %s, GET %s", p2.Body, r.Body)
 				}
 			}
 			checkError(t, r, c.want)
-			fmt.Fprintf(&bodies, "%s: HTTP %d %s", c.name, r.status, r.body)
+			fmt.Fprintf(&bodies, "%s: HTTP %d %s", c.name, r.Status, r.Body)
 			if c.want != dqe.ErrInternal && h.openAttempts() != 0 {
 				t.Error("a refused initiation started an attempt")
 			}
-			noNumberIn(t, "the log", h.logs.String(), number, "+33612345673", "+33142685300")
+			noNumberIn(t, "the log", h.Logs.String(), number, "+33612345673", "+33142685300")
 		})
 	}
 	if !t.Failed() {
@@ -138,16 +138,16 @@ func TestInitiateErrors(t *testing.T) {
 // checkError checks a DQE error body and its HTTP status.
 func checkError(t *testing.T, r reply, want dqe.ErrorID) {
 	t.Helper()
-	m := r.json(t)
+	m := r.JSON(t)
 	if m["status"] != "error" || m["error_id"] != string(want) || m["error_type"] == "" || len(m) != 3 {
-		t.Fatalf("got HTTP %d %s, want error %s", r.status, r.body, want)
+		t.Fatalf("got HTTP %d %s, want error %s", r.Status, r.Body, want)
 	}
 	wantStatus := http.StatusOK
 	if want == dqe.ErrInternal {
 		wantStatus = http.StatusInternalServerError
 	}
-	if r.status != wantStatus {
-		t.Errorf("HTTP %d, want %d", r.status, wantStatus)
+	if r.Status != wantStatus {
+		t.Errorf("HTTP %d, want %d", r.Status, wantStatus)
 	}
 }
 
@@ -160,7 +160,7 @@ type retrieveCase struct {
 
 var retrieveCases = []retrieveCase{
 	{"method PUT", dqe.ErrInvalidRequest, func(h *harness, tok string) reply {
-		req, _ := http.NewRequest(http.MethodPut, h.srv.URL+"/GET/?"+retrieveParams(tok).Encode(), nil)
+		req, _ := http.NewRequest(http.MethodPut, h.URL+"/GET/?"+retrieveParams(tok).Encode(), nil)
 		return h.do(req)
 	}},
 	{"token missing", dqe.ErrInvalidRequest, func(h *harness, tok string) reply {
@@ -174,7 +174,7 @@ var retrieveCases = []retrieveCase{
 		return h.get("/GET/", p)
 	}},
 	{"POST body not a form", dqe.ErrInvalidRequest, func(h *harness, tok string) reply {
-		req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/GET/", strings.NewReader(retrieveParams(tok).Encode()))
+		req, _ := http.NewRequest(http.MethodPost, h.URL+"/GET/", strings.NewReader(retrieveParams(tok).Encode()))
 		req.Header.Set("Content-Type", "text/plain")
 		return h.do(req)
 	}},
@@ -213,7 +213,7 @@ var retrieveCases = []retrieveCase{
 		return h.get("/GET/", p)
 	}},
 	{"device url with an unknown token", dqe.ErrInvalidToken, func(h *harness, tok string) reply {
-		return h.open(h.srv.URL + "/IDMOBILE/device/" + strings.Repeat("B", 43))
+		return h.open(h.URL + "/IDMOBILE/device/" + strings.Repeat("B", 43))
 	}},
 }
 
@@ -229,12 +229,12 @@ func TestRetrieveRefusals(t *testing.T) {
 			tok := sessionToken(dev)
 			r := c.send(h, tok)
 			checkError(t, r, c.want)
-			fmt.Fprintf(&bodies, "%s: HTTP %d %s", c.name, r.status, r.body)
-			if m := h.get("/GET/", retrieveParams(tok)).json(t); m["status"] != "pending" {
+			fmt.Fprintf(&bodies, "%s: HTTP %d %s", c.name, r.Status, r.Body)
+			if m := h.get("/GET/", retrieveParams(tok)).JSON(t); m["status"] != "pending" {
 				t.Fatalf("after the refusal the session answers %v, want pending", m)
 			}
 			h.open(dev)
-			if m := h.get("/GET/", retrieveParams(tok)).json(t); m["status"] != "success" || m["numVerify"] != true {
+			if m := h.get("/GET/", retrieveParams(tok)).JSON(t); m["status"] != "success" || m["numVerify"] != true {
 				t.Fatalf("after the refusal the result is %v, want success/true", m)
 			}
 		})
@@ -242,7 +242,7 @@ func TestRetrieveRefusals(t *testing.T) {
 	if !t.Failed() {
 		golden(t, "retrieve_errors.golden", bodies.Bytes())
 	}
-	noNumberIn(t, "the log", h.logs.String(), number)
+	noNumberIn(t, "the log", h.Logs.String(), number)
 }
 
 // TestRetrieveSpentAndExpired covers error 30 for a session whose result
@@ -253,7 +253,7 @@ func TestRetrieveSpentAndExpired(t *testing.T) {
 	dev := h.initiate(number)
 	tok := sessionToken(dev)
 	h.open(dev)
-	if m := h.get("/GET/", retrieveParams(tok)).json(t); m["status"] != "success" {
+	if m := h.get("/GET/", retrieveParams(tok)).JSON(t); m["status"] != "success" {
 		t.Fatalf("first retrieval: %v", m)
 	}
 	checkError(t, h.get("/GET/", retrieveParams(tok)), dqe.ErrInvalidToken)
@@ -262,8 +262,8 @@ func TestRetrieveSpentAndExpired(t *testing.T) {
 	late := h.initiate(number)
 	h.clock.Add(2*time.Minute + time.Second) // past the attempt's deadline
 	r := h.open(late)
-	if loc := r.header.Get("Location"); r.status != http.StatusFound || !strings.Contains(loc, "status=error") {
-		t.Fatalf("late device: HTTP %d, Location %q; want a redirect with status=error", r.status, loc)
+	if loc := r.Header.Get("Location"); r.Status != http.StatusFound || !strings.Contains(loc, "status=error") {
+		t.Fatalf("late device: HTTP %d, Location %q; want a redirect with status=error", r.Status, loc)
 	}
 	checkError(t, h.get("/GET/", retrieveParams(sessionToken(late))), dqe.ErrInvalidToken)
 
@@ -276,10 +276,10 @@ func TestRetrieveSpentAndExpired(t *testing.T) {
 func TestRetrieveStoreDown(t *testing.T) {
 	h := newHarness(t, nil)
 	tok := sessionToken(h.initiate(number))
-	h.store.Close()
+	h.Store.Close()
 	r := h.post("/GET/", retrieveParams(tok))
 	checkError(t, r, dqe.ErrInternal)
-	if strings.Contains(string(r.body), "sql") {
-		t.Errorf("the cause leaks into the body: %s", r.body)
+	if strings.Contains(string(r.Body), "sql") {
+		t.Errorf("the cause leaks into the body: %s", r.Body)
 	}
 }

@@ -37,19 +37,19 @@ func TestDeviceFlow(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dev := h.initiate(c.number)
 			tok := sessionToken(dev)
-			if m := h.get("/GET/", retrieveParams(tok)).json(t); m["status"] != "pending" {
+			if m := h.get("/GET/", retrieveParams(tok)).JSON(t); m["status"] != "pending" {
 				t.Fatalf("before the device: %v", m)
 			}
 			r := h.open(dev)
-			loc, _ := url.Parse(r.header.Get("Location"))
-			if r.status != http.StatusFound || loc.Query().Get("status") != c.redirect || loc.Query().Get("token") != tok {
-				t.Fatalf("device: HTTP %d Location %q; want status=%s and the token", r.status, loc, c.redirect)
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			if r.Status != http.StatusFound || loc.Query().Get("status") != c.redirect || loc.Query().Get("token") != tok {
+				t.Fatalf("device: HTTP %d Location %q; want status=%s and the token", r.Status, loc, c.redirect)
 			}
 			// The device retrying changes nothing.
-			if again := h.open(dev); again.header.Get("Location") != r.header.Get("Location") {
-				t.Fatalf("a second visit redirects elsewhere: %q", again.header.Get("Location"))
+			if again := h.open(dev); again.Header.Get("Location") != r.Header.Get("Location") {
+				t.Fatalf("a second visit redirects elsewhere: %q", again.Header.Get("Location"))
 			}
-			got := h.get("/GET/", retrieveParams(tok)).json(t)
+			got := h.get("/GET/", retrieveParams(tok)).JSON(t)
 			if !sameMap(got, c.want) {
 				t.Fatalf("result %v, want %v", got, c.want)
 			}
@@ -60,7 +60,7 @@ func TestDeviceFlow(t *testing.T) {
 			}
 		})
 	}
-	noNumberIn(t, "the log", h.logs.String(), "+99012345678", "+99012345677", "+33612345671", "+99011111199", "+99900000007")
+	noNumberIn(t, "the log", h.Logs.String(), "+99012345678", "+99012345677", "+33612345671", "+99011111199", "+99900000007")
 }
 
 // TestDeviceWithoutRedirect shows the done page when the backend gave no
@@ -70,12 +70,12 @@ func TestDeviceWithoutRedirect(t *testing.T) {
 	p := initiateParams(number)
 	p.Del("redirect_uri")
 	r := h.post("/IDMOBILE/", p)
-	dev := r.json(t)["url"].(string)
+	dev := r.JSON(t)["url"].(string)
 	page := h.open(dev)
-	if page.status != http.StatusOK || !strings.Contains(string(page.body), "Verification finished") {
-		t.Fatalf("device: HTTP %d %s", page.status, page.body)
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), "Verification finished") {
+		t.Fatalf("device: HTTP %d %s", page.Status, page.Body)
 	}
-	if m := h.get("/GET/", retrieveParams(sessionToken(dev))).json(t); m["numVerify"] != true {
+	if m := h.get("/GET/", retrieveParams(sessionToken(dev))).JSON(t); m["numVerify"] != true {
 		t.Fatalf("result %v", m)
 	}
 }
@@ -87,11 +87,11 @@ func TestAttemptRecord(t *testing.T) {
 	ctx := context.Background()
 	dev := h.initiate(number)
 	h.open(dev)
-	g, err := h.store.GetGrant(ctx, "dqe_session", randid.Key(sessionToken(dev)), h.clock.Now())
+	g, err := h.Store.GetGrant(ctx, "dqe_session", randid.Key(sessionToken(dev)), h.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := h.core.Get(ctx, g.AttemptID)
+	a, err := h.Core.Get(ctx, g.AttemptID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,10 +107,10 @@ func TestAttemptRecord(t *testing.T) {
 	case !strings.Contains(string(a.Data), `"operator":"numgate"`):
 		t.Errorf("attempt data %s", a.Data)
 	}
-	if m := h.get("/GET/", retrieveParams(sessionToken(dev))).json(t); m["numVerify"] != true {
+	if m := h.get("/GET/", retrieveParams(sessionToken(dev))).JSON(t); m["numVerify"] != true {
 		t.Fatalf("result %v", m)
 	}
-	if a, _ = h.core.Get(ctx, g.AttemptID); a.State != string(core.StateConsumed) || a.DeviceNumber != "" {
+	if a, _ = h.Core.Get(ctx, g.AttemptID); a.State != string(core.StateConsumed) || a.DeviceNumber != "" {
 		t.Errorf("after retrieval: state %s, device number kept %v", a.State, a.DeviceNumber != "")
 	}
 }
@@ -128,7 +128,7 @@ func TestConcurrentRetrieval(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = h.get("/GET/", retrieveParams(tok)).json(t)
+			results[i] = h.get("/GET/", retrieveParams(tok)).JSON(t)
 		}()
 	}
 	wg.Wait()

@@ -1,29 +1,16 @@
 package dqe_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/dqe"
-	"github.com/numgate/numgate/internal/msisdn"
-	"github.com/numgate/numgate/internal/network/virtual"
-	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/store"
-	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -40,65 +27,19 @@ const (
 	partnerName = "ACME"
 )
 
-// clock is a settable test clock shared by the core and the dialect.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // harness is a numgate with the DQE dialect on loopback: SQLite, the real
 // core, the virtual operator.
 type harness struct {
+	*dialecttest.Gateway
 	t     *testing.T
-	srv   *httptest.Server
-	store *sqlite.Store
-	core  *core.Service
-	clock *clock
-	logs  *syncBuffer
-	http  *http.Client // does not follow redirects
+	clock *dialecttest.Clock
 }
 
 // newHarness starts a gateway; tweak may change the dialect's config.
 func newHarness(t *testing.T, tweak func(*dqe.Config)) *harness {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "dqe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	pseudo, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{9}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), nil))
-	svc, err := core.NewService(core.Config{
-		Store: st, Identifier: virtual.New(virtual.Options{SlowDelay: 5 * time.Second}),
-		Pseudonymizer: pseudo, Lifetime: 2 * time.Minute, IdentifyTimeout: 200 * time.Millisecond,
-		Now: clk.Now, Logger: log.With("component", "core"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clk := dialecttest.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	g := dialecttest.Start(t, dialecttest.Options{Now: clk.Now, PseudonymByte: 9})
 	for _, c := range []struct {
 		id, secret string
 		scopes     []string
@@ -109,20 +50,10 @@ func newHarness(t *testing.T, tweak func(*dqe.Config)) *harness {
 		{keyOnlyLic, "", nil, []byte(`{"keys":[]}`)},
 		{kycLic, "kyc-token", []string{"kyc"}, nil},
 	} {
-		cl := store.Client{ID: c.id, RedirectURIs: []string{redirectURI}, Scopes: c.scopes, JWKS: c.jwks, CreatedAt: clk.Now()}
-		if c.secret != "" {
-			cl.SecretHash, cl.SecretSalt = oauth.HashSecret(c.secret)
-		}
-		if err := st.CreateClient(ctx, cl); err != nil {
-			t.Fatal(err)
-		}
+		g.AddClient(t, store.Client{ID: c.id, RedirectURIs: []string{redirectURI}, Scopes: c.scopes, JWKS: c.jwks}, c.secret)
 	}
-
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 	cfg := dqe.Config{
-		Store: st, Core: svc, BaseURL: srv.URL, Now: clk.Now, Logger: log.With("component", "dqe"),
+		Store: g.Store, Core: g.Core, BaseURL: g.URL, Now: clk.Now, Logger: g.Log.With("component", "dqe"),
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -131,81 +62,38 @@ func newHarness(t *testing.T, tweak func(*dqe.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.Mount(mux)
-	return &harness{
-		t: t, srv: srv, store: st, core: svc, clock: clk, logs: logs,
-		http: &http.Client{
-			Timeout:       10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
+	api.Mount(g.Mux)
+	return &harness{Gateway: g, t: t, clock: clk}
 }
 
 // reply is an HTTP answer.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type reply = dialecttest.Reply
 
-// json decodes the body into a map.
-func (r reply) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("body is not a JSON object: %v\n%s", err, r.body)
-	}
-	return m
-}
-
+// do sends req and reads the answer.
 func (h *harness) do(req *http.Request) reply {
 	h.t.Helper()
-	resp, err := h.http.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return h.Do(h.t, req)
 }
 
 // get sends GET path?query.
 func (h *harness) get(path string, q url.Values) reply {
 	h.t.Helper()
-	u := h.srv.URL + path
 	if q != nil {
-		u += "?" + q.Encode()
+		path += "?" + q.Encode()
 	}
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return h.do(req)
+	return h.Request(h.t, http.MethodGet, path, "")
 }
 
 // post sends a form POST to path.
 func (h *harness) post(path string, form url.Values) reply {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return h.do(req)
+	return h.Request(h.t, http.MethodPost, path, form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 }
 
 // open is the device opening a URL (with a phone's User-Agent).
 func (h *harness) open(rawURL string) reply {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("User-Agent", "Mozilla/5.0 (Linux; Android 14) numgate-test")
-	return h.do(req)
+	return h.Request(h.t, http.MethodGet, rawURL, "", "User-Agent", "Mozilla/5.0 (Linux; Android 14) numgate-test")
 }
 
 // initiateParams are valid step 1 parameters for number.
@@ -225,9 +113,9 @@ func retrieveParams(token string) url.Values {
 func (h *harness) initiate(number string) string {
 	h.t.Helper()
 	r := h.get("/IDMOBILE/", initiateParams(number))
-	m := r.json(h.t)
-	if r.status != http.StatusOK || m["status"] != "success" {
-		h.t.Fatalf("initiate: HTTP %d %s", r.status, r.body)
+	m := r.JSON(h.t)
+	if r.Status != http.StatusOK || m["status"] != "success" {
+		h.t.Fatalf("initiate: HTTP %d %s", r.Status, r.Body)
 	}
 	return m["url"].(string)
 }
@@ -241,33 +129,13 @@ func sessionToken(deviceURL string) string {
 // not change it.
 func (h *harness) openAttempts() int {
 	h.t.Helper()
-	due, err := h.store.DueAttempts(context.Background(), h.clock.Now().Add(24*time.Hour), 1000)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return len(due)
+	return h.OpenAttempts(h.t)
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	dialecttest.Golden(t, name, got, *update)
 }
 
 // noNumberIn fails if any form of number appears in s.
@@ -275,10 +143,6 @@ func noNumberIn(t *testing.T, what, s string, numbers ...string) {
 	t.Helper()
 	for _, n := range numbers {
 		digits := strings.TrimPrefix(n, "+")
-		for _, form := range []string{n, digits, url.QueryEscape(n), "0" + digits[2:]} {
-			if strings.Contains(s, form) {
-				t.Errorf("%s contains the phone number (as %q)", what, form)
-			}
-		}
+		dialecttest.NoNumberIn(t, what, s, n, digits, url.QueryEscape(n), "0"+digits[2:])
 	}
 }

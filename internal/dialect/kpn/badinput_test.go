@@ -6,12 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/kpn"
 	"github.com/numgate/numgate/internal/notify"
 )
@@ -22,20 +21,20 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // {"error_code": status, "message": "<reason phrase>: …"} with nothing else.
 func checkError(t *testing.T, r reply, status int) {
 	t.Helper()
-	if r.status != status {
-		t.Errorf("HTTP %d, want %d: %s", r.status, status, r.body)
+	if r.Status != status {
+		t.Errorf("HTTP %d, want %d: %s", r.Status, status, r.Body)
 		return
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q", ct)
 	}
 	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("error body is not JSON: %s", r.body)
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("error body is not JSON: %s", r.Body)
 	}
 	msg, _ := m["message"].(string)
 	if len(m) != 2 || m["error_code"] != float64(status) || !strings.HasPrefix(msg, http.StatusText(status)+": ") {
-		t.Errorf("error body %s, want error_code %d and a message", r.body, status)
+		t.Errorf("error body %s, want error_code %d and a message", r.Body, status)
 	}
 }
 
@@ -55,7 +54,7 @@ func runBad(t *testing.T, name string, cases []badCase) {
 		t.Run(c.name, func(t *testing.T) {
 			r := c.send()
 			checkError(t, r, c.status)
-			fmt.Fprintf(&all, "%s\n%d %s\n", c.name, r.status, bytes.TrimSpace(r.body))
+			fmt.Fprintf(&all, "%s\n%d %s\n", c.name, r.Status, bytes.TrimSpace(r.Body))
 		})
 	}
 	golden(t, name, all.Bytes())
@@ -64,20 +63,7 @@ func runBad(t *testing.T, name string, cases []badCase) {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	dialecttest.Golden(t, name, got, *update)
 }
 
 // TestTokenBadInput: every refused /token request in KPN's shape; none
@@ -108,7 +94,7 @@ func TestTokenBadInput(t *testing.T) {
 		{"scope not registered", http.StatusForbidden, form(tokenForm(pollOnlyID, sharedSecret, "device_match_notify"))},
 		{"client of another dialect", http.StatusForbidden, form(tokenForm(camaraOnlyID, sharedSecret, "operator_lookup"))},
 	})
-	if h.logs.String() == "" || strings.Contains(h.logs.String(), clientSecret) || strings.Contains(h.logs.String(), otherSecret) {
+	if h.Logs.String() == "" || strings.Contains(h.Logs.String(), clientSecret) || strings.Contains(h.Logs.String(), otherSecret) {
 		t.Error("the log is empty or holds a client secret")
 	}
 	h.token("operator_lookup,device_match")
@@ -124,12 +110,12 @@ func TestTokenForms(t *testing.T) {
 		"registered scopes": h.postForm("/kpn/token", tokenForm(pollOnlyID, sharedSecret, "device_match,operator_lookup")),
 		"repeated scope":    h.postForm("/kpn/token", tokenForm(clientID, clientSecret, "device_match,device_match")),
 	} {
-		if m := r.json(t); r.status != http.StatusOK || m["token_type"] != "Bearer" || m["expires_in"] != float64(3600) {
-			t.Errorf("%s: HTTP %d %s", name, r.status, r.body)
+		if m := r.JSON(t); r.Status != http.StatusOK || m["token_type"] != "Bearer" || m["expires_in"] != float64(3600) {
+			t.Errorf("%s: HTTP %d %s", name, r.Status, r.Body)
 		}
 	}
 	h2 := newHarness(t, func(c *kpn.Config) { c.TokenLifetime = 90 * time.Second })
-	if m := h2.postForm("/kpn/token", tokenForm(clientID, clientSecret, "device_match")).json(t); m["expires_in"] != float64(90) {
+	if m := h2.postForm("/kpn/token", tokenForm(clientID, clientSecret, "device_match")).JSON(t); m["expires_in"] != float64(90) {
 		t.Errorf("expires_in %v, want 90", m["expires_in"])
 	}
 }
@@ -189,7 +175,7 @@ func TestInsightsBadInput(t *testing.T) {
 	}
 	h.pollingStart(match, ownNumber)
 	h.notifyStart(notifyTok, ownNumber, "/hook", "t")
-	noNumberIn(t, "the log", h.logs.String(), "3163000000")
+	noNumberIn(t, "the log", h.Logs.String(), "3163000000")
 }
 
 // TestInsightsOperatorLookup: a token with operator_lookup only answers the
@@ -209,8 +195,8 @@ func TestInsightsOperatorLookup(t *testing.T) {
 		otherNumber: `{"operator_lookup":{"regionCode":null,"operatorName":null,"mcc":null,"mnc":null}}`,
 	} {
 		r := h.insights(tok, number, "{}")
-		if r.status != http.StatusOK || string(bytes.TrimSpace(r.body)) != want {
-			t.Errorf("HTTP %d %s, want %s", r.status, r.body, want)
+		if r.Status != http.StatusOK || string(bytes.TrimSpace(r.Body)) != want {
+			t.Errorf("HTTP %d %s, want %s", r.Status, r.Body, want)
 		}
 	}
 	// A notify body with an operator_lookup-only token is refused (403).
@@ -222,8 +208,8 @@ func TestInsightsOperatorLookup(t *testing.T) {
 	// The default operator: the region by the numbering plan.
 	h2 := newHarness(t, func(c *kpn.Config) { c.Operator = nil })
 	r := h2.insights(h2.token("operator_lookup"), ownNumber, "")
-	if want := `{"operator_lookup":{"regionCode":"NL","operatorName":null,"mcc":null,"mnc":null}}`; string(bytes.TrimSpace(r.body)) != want {
-		t.Errorf("default operator: %s", r.body)
+	if want := `{"operator_lookup":{"regionCode":"NL","operatorName":null,"mcc":null,"mnc":null}}`; string(bytes.TrimSpace(r.Body)) != want {
+		t.Errorf("default operator: %s", r.Body)
 	}
 }
 
@@ -260,9 +246,9 @@ func TestSessionBadInput(t *testing.T) {
 	runBad(t, "session_errors.golden", []badCase{
 		{"POST", http.StatusMethodNotAllowed, func() reply { return h.request(http.MethodPost, s, "") }},
 		{"PUT", http.StatusMethodNotAllowed, func() reply { return h.request(http.MethodPut, "/kpn/session", "") }},
-		{"unknown id", http.StatusNotFound, func() reply { return h.open(h.srv.URL + "/kpn/session/" + strings.Repeat("A", 43)) }},
-		{"malformed id", http.StatusNotFound, func() reply { return h.open(h.srv.URL + "/kpn/session/e46714d908600d8cf9f3abbf9f4056ff") }},
-		{"the polling id", http.StatusNotFound, func() reply { return h.open(h.srv.URL + "/kpn/session/" + lastSegment(p)) }},
+		{"unknown id", http.StatusNotFound, func() reply { return h.open(h.URL + "/kpn/session/" + strings.Repeat("A", 43)) }},
+		{"malformed id", http.StatusNotFound, func() reply { return h.open(h.URL + "/kpn/session/e46714d908600d8cf9f3abbf9f4056ff") }},
+		{"the polling id", http.StatusNotFound, func() reply { return h.open(h.URL + "/kpn/session/" + lastSegment(p)) }},
 		{"header missing", http.StatusBadRequest, sess()},
 		{"header twice", http.StatusBadRequest, sess("session_uri", s, "session_uri", s)},
 		{"header unknown", http.StatusNotFound, sess("session_uri", "https://server/v1/dm/session/your_session_id")},
@@ -274,8 +260,8 @@ func TestSessionBadInput(t *testing.T) {
 	if m := h.result(tok, p); m["device_match"] != nil {
 		t.Fatalf("a refused request identified the device: %v", m)
 	}
-	if r := h.open(s); r.status != http.StatusFound {
-		t.Fatalf("the session no longer works: HTTP %d %s", r.status, r.body)
+	if r := h.open(s); r.Status != http.StatusFound {
+		t.Fatalf("the session no longer works: HTTP %d %s", r.Status, r.Body)
 	}
 	if m := h.result(tok, p); m["device_match"] != true {
 		t.Fatalf("result %v", m)
@@ -302,8 +288,8 @@ func TestPollingBadInput(t *testing.T) {
 		{"operator_lookup token", http.StatusForbidden, func() reply { return h.poll(lookupTok, p) }},
 		{"device_match_notify token", http.StatusForbidden, func() reply { return h.poll(notifyTok, p) }},
 		{"token of another client", http.StatusForbidden, func() reply { return h.poll(otherTok, p) }},
-		{"unknown id", http.StatusNotFound, func() reply { return h.poll(tok, h.srv.URL+"/kpn/polling/"+strings.Repeat("B", 43)) }},
-		{"the session id", http.StatusNotFound, func() reply { return h.poll(tok, h.srv.URL+"/kpn/polling/"+lastSegment(s)) }},
+		{"unknown id", http.StatusNotFound, func() reply { return h.poll(tok, h.URL+"/kpn/polling/"+strings.Repeat("B", 43)) }},
+		{"the session id", http.StatusNotFound, func() reply { return h.poll(tok, h.URL+"/kpn/polling/"+lastSegment(s)) }},
 		{"header missing", http.StatusBadRequest, poll("Authorization", "Bearer "+tok)},
 		{"header empty", http.StatusBadRequest, poll("polling_uri", " ", "Authorization", "Bearer "+tok)},
 		{"unknown path", http.StatusNotFound, func() reply { return h.request(http.MethodGet, "/kpn/nothing-here", "") }},
@@ -312,7 +298,7 @@ func TestPollingBadInput(t *testing.T) {
 		t.Fatalf("result %v", m)
 	}
 	for _, secret := range []string{tok, lookupTok, lastSegment(s), lastSegment(p), clientSecret} {
-		if strings.Contains(h.logs.String(), secret) {
+		if strings.Contains(h.Logs.String(), secret) {
 			t.Error("the log holds a token, an id or a secret")
 		}
 	}
@@ -330,7 +316,7 @@ func TestTokenExpiry(t *testing.T) {
 	if m := h.result(fresh, p); m["device_match"] != true {
 		t.Fatalf("result %v", m)
 	}
-	if err := h.store.DeleteClient(t.Context(), clientID); err != nil {
+	if err := h.Store.DeleteClient(t.Context(), clientID); err != nil {
 		t.Fatal(err)
 	}
 	checkError(t, h.poll(fresh, p), http.StatusUnauthorized)
@@ -340,15 +326,15 @@ func TestTokenExpiry(t *testing.T) {
 func TestPrefix(t *testing.T) {
 	h := newHarness(t, func(c *kpn.Config) { c.Prefix = "/communication/kpn/numberverify" })
 	r := h.postForm("/communication/kpn/numberverify/token", tokenForm(clientID, clientSecret, "device_match"))
-	tok, _ := r.json(t)["access_token"].(string)
+	tok, _ := r.JSON(t)["access_token"].(string)
 	r = h.request(http.MethodPost, "/communication/kpn/numberverify/insights/"+ownNumber, "{}", "Authorization", "Bearer "+tok)
-	dm, _ := r.json(t)["device_match"].(map[string]any)
+	dm, _ := r.JSON(t)["device_match"].(map[string]any)
 	s, _ := dm["session_uri"].(string)
-	if !strings.HasPrefix(s, h.srv.URL+"/communication/kpn/numberverify/session/") {
+	if !strings.HasPrefix(s, h.URL+"/communication/kpn/numberverify/session/") {
 		t.Fatalf("session_uri %q", s)
 	}
-	if r := h.open(s); r.header.Get("Location") != h.srv.URL+"/communication/kpn/numberverify/session/done" {
-		t.Fatalf("Location %q", r.header.Get("Location"))
+	if r := h.open(s); r.Header.Get("Location") != h.URL+"/communication/kpn/numberverify/session/done" {
+		t.Fatalf("Location %q", r.Header.Get("Location"))
 	}
 }
 

@@ -4,46 +4,32 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// seedBody returns a seed example body, compacted.
-func seedBody(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "seed", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
+)
 
 // sameAsSeed checks a 200 JSON body byte for byte (keys, order, values,
 // nulls) against a seed example, after replacing each of masks' keys in
 // the body with its value (the seed's masked or random values).
 func sameAsSeed(t *testing.T, r reply, name string, masks ...string) {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Errorf("HTTP %d, want 200: %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Errorf("HTTP %d, want 200: %s", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q", ct)
 	}
-	got := bytes.TrimSpace(r.body)
+	got := bytes.TrimSpace(r.Body)
 	for i := 0; i+1 < len(masks); i += 2 {
 		if !bytes.Contains(got, []byte(masks[i])) {
 			t.Errorf("the body lacks %s: %s", masks[i], got)
 		}
 		got = bytes.Replace(got, []byte(masks[i]), []byte(masks[i+1]), 1)
 	}
-	if want := seedBody(t, name); !bytes.Equal(got, want) {
+	if want := dialecttest.SeedBody(t, name); !bytes.Equal(got, want) {
 		t.Errorf("body differs from the seed's example %s:\ngot  %s\nwant %s", name, got, want)
 	}
 }
@@ -62,12 +48,12 @@ func TestContractToken(t *testing.T) {
 		t.Run(scopes, func(t *testing.T) {
 			// curl -d 'client_id=your_client_id&client_secret=your_client_secret&scopes=…'
 			r := h.postForm("/kpn/token", "client_id="+clientID+"&client_secret="+clientSecret+"&scopes="+scopes)
-			tok, _ := r.json(t)["access_token"].(string)
+			tok, _ := r.JSON(t)["access_token"].(string)
 			if len(tok) != 43 {
 				t.Fatalf("access_token %q", tok)
 			}
 			sameAsSeed(t, r, "token_response.json", `"`+tok+`"`, `"ewuriwerewrew"`)
-			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control %q", cc)
 			}
 		})
@@ -81,7 +67,7 @@ func TestContractInsights(t *testing.T) {
 
 	t.Run("polling", func(t *testing.T) {
 		tok := h.token("operator_lookup,device_match")
-		r := h.insights(tok, ownNumber, string(seedBody(t, "insights_request_polling.json")))
+		r := h.insights(tok, ownNumber, string(dialecttest.SeedBody(t, "insights_request_polling.json")))
 		s, p := h.pollingURIs(t, r)
 		sameAsSeed(t, r, "insights_response_polling.json",
 			s, "http://server/v1/dm/session/e46714d908600d8cf9f3abbf9f4056ff",
@@ -94,9 +80,9 @@ func TestContractInsights(t *testing.T) {
 
 	t.Run("notification", func(t *testing.T) {
 		tok := h.token("operator_lookup,device_match_notify")
-		body := strings.Replace(string(seedBody(t, "insights_request_notify.json")), "https://your_webhook_url/", h.recv.srv.URL+"/", 1)
+		body := strings.Replace(string(dialecttest.SeedBody(t, "insights_request_notify.json")), "https://your_webhook_url/", h.recv.srv.URL+"/", 1)
 		r := h.insights(tok, ownNumber, body)
-		dm, _ := r.json(t)["device_match_notify"].(map[string]any)
+		dm, _ := r.JSON(t)["device_match_notify"].(map[string]any)
 		s, _ := dm["session_uri"].(string)
 		if !sessionURIPattern.MatchString(s) {
 			t.Fatalf("session_uri %q", s)
@@ -117,7 +103,7 @@ func TestContractInsights(t *testing.T) {
 // pollingURIs checks and returns an insights answer's URIs.
 func (h *harness) pollingURIs(t *testing.T, r reply) (string, string) {
 	t.Helper()
-	dm, _ := r.json(t)["device_match"].(map[string]any)
+	dm, _ := r.JSON(t)["device_match"].(map[string]any)
 	s, _ := dm["session_uri"].(string)
 	p, _ := dm["polling_uri"].(string)
 	if !sessionURIPattern.MatchString(s) || !pollingURIPattern.MatchString(p) {

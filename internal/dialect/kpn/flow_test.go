@@ -50,8 +50,8 @@ func TestPollingFlow(t *testing.T) {
 			}
 
 			r := h.open(s)
-			if r.status != http.StatusFound || r.header.Get("Location") != h.srv.URL+"/kpn/session/done" {
-				t.Fatalf("session: HTTP %d Location %q", r.status, r.header.Get("Location"))
+			if r.Status != http.StatusFound || r.Header.Get("Location") != h.URL+"/kpn/session/done" {
+				t.Fatalf("session: HTTP %d Location %q", r.Status, r.Header.Get("Location"))
 			}
 			req, _ := http.NewRequest(http.MethodGet, s, nil)
 			req.Header.Set("User-Agent", phoneUA)
@@ -75,7 +75,7 @@ func TestPollingFlow(t *testing.T) {
 			noNumberIn(t, "the session URI", s, digits)
 		})
 	}
-	noNumberIn(t, "the log", h.logs.String(), ownNumber, otherNumber, "99012345678", "99900000003", "99900000007")
+	noNumberIn(t, "the log", h.Logs.String(), ownNumber, otherNumber, "99012345678", "99900000003", "99900000007")
 }
 
 // TestHeaderForms: the seed's header forms, with the full URI and with the
@@ -89,21 +89,21 @@ func TestHeaderForms(t *testing.T) {
 			s, p = lastSegment(s), lastSegment(p)
 		}
 		r := h.request(http.MethodGet, "/kpn/session", "", "session_uri", s, "User-Agent", phoneUA)
-		if r.status != http.StatusOK || r.json(t)["status"] != "OK" {
-			t.Fatalf("session (full URI %v): HTTP %d %s", full, r.status, r.body)
+		if r.Status != http.StatusOK || r.JSON(t)["status"] != "OK" {
+			t.Fatalf("session (full URI %v): HTTP %d %s", full, r.Status, r.Body)
 		}
 		r = h.request(http.MethodGet, "/kpn/polling", "", "polling_uri", p, "Authorization", "Bearer "+tok)
-		if m := r.json(t); r.status != http.StatusOK || m["device_match"] != true {
-			t.Fatalf("polling (full URI %v): HTTP %d %s", full, r.status, r.body)
+		if m := r.JSON(t); r.Status != http.StatusOK || m["device_match"] != true {
+			t.Fatalf("polling (full URI %v): HTTP %d %s", full, r.Status, r.Body)
 		}
 	}
 	// The hyphenated spelling, for proxies that drop underscores.
 	s, p := h.pollingStart(tok, otherNumber)
-	if r := h.request(http.MethodGet, "/kpn/session", "", "Session-Uri", s); r.status != http.StatusOK {
-		t.Fatalf("Session-Uri: HTTP %d %s", r.status, r.body)
+	if r := h.request(http.MethodGet, "/kpn/session", "", "Session-Uri", s); r.Status != http.StatusOK {
+		t.Fatalf("Session-Uri: HTTP %d %s", r.Status, r.Body)
 	}
-	if r := h.request(http.MethodGet, "/kpn/polling", "", "Polling-Uri", p, "Authorization", "Bearer "+tok); r.json(t)["device_match"] != false {
-		t.Fatalf("Polling-Uri: HTTP %d %s", r.status, r.body)
+	if r := h.request(http.MethodGet, "/kpn/polling", "", "Polling-Uri", p, "Authorization", "Bearer "+tok); r.JSON(t)["device_match"] != false {
+		t.Fatalf("Polling-Uri: HTTP %d %s", r.Status, r.Body)
 	}
 }
 
@@ -115,7 +115,7 @@ func TestAttemptRecord(t *testing.T) {
 	s, p := h.pollingStart(tok, ownNumber)
 	h.open(s)
 	h.result(tok, p)
-	due, err := h.store.DueAttempts(context.Background(), h.clock.Now().Add(time.Hour), 10)
+	due, err := h.Store.DueAttempts(context.Background(), h.clock.Now().Add(time.Hour), 10)
 	if err != nil || len(due) != 0 {
 		t.Fatalf("open attempts %d, %v", len(due), err)
 	}
@@ -202,8 +202,8 @@ func TestNotifyFlow(t *testing.T) {
 			if a := h.attemptOf(s); strings.Contains(string(a.Data), c.number) || strings.Contains(string(a.Data), "notif-token") {
 				t.Errorf("attempt data kept after notifying: %s", a.Data)
 			}
-			noNumberIn(t, "the log", h.logs.String(), c.number)
-			if strings.Contains(h.logs.String(), "notif-token") || strings.Contains(h.logs.String(), "tenant=7") {
+			noNumberIn(t, "the log", h.Logs.String(), c.number)
+			if strings.Contains(h.Logs.String(), "notif-token") || strings.Contains(h.Logs.String(), "tenant=7") {
 				t.Error("the log holds the notification token or URI")
 			}
 		})
@@ -262,7 +262,7 @@ func TestConcurrentDevice(t *testing.T) {
 	var wg sync.WaitGroup
 	codes := make([]int, 4)
 	for i := range codes {
-		wg.Go(func() { codes[i] = h.open(s).status })
+		wg.Go(func() { codes[i] = h.open(s).Status })
 	}
 	wg.Wait()
 	for _, c := range codes {

@@ -1,7 +1,6 @@
 package kpn_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,21 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/kpn"
-	"github.com/numgate/numgate/internal/msisdn"
-	"github.com/numgate/numgate/internal/network/virtual"
 	"github.com/numgate/numgate/internal/notify"
-	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/randid"
 	"github.com/numgate/numgate/internal/store"
-	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
 // The registered test clients.
@@ -44,29 +38,6 @@ const (
 	ownNumber   = "31630000001" // the seed's example
 	otherNumber = "31630000002"
 )
-
-// clock is a settable test clock shared by the core, the dialect and the notifier.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // hook is one webhook call the receiver got.
 type hook struct {
@@ -113,42 +84,19 @@ func (rc *receiver) hooks() []hook {
 // harness is a numgate with the KPN dialect on loopback: SQLite, the real
 // core, the virtual operator, the real webhook outbox.
 type harness struct {
+	*dialecttest.Gateway
 	t        *testing.T
-	srv      *httptest.Server
 	api      *kpn.API
-	store    *sqlite.Store
-	core     *core.Service
 	notifier *notify.Notifier
 	recv     *receiver
-	clock    *clock
-	logs     *syncBuffer
-	http     *http.Client // does not follow redirects
+	clock    *dialecttest.Clock
 }
 
 // newHarness starts a gateway; tweak may change the dialect's config.
 func newHarness(t *testing.T, tweak func(*kpn.Config)) *harness {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "kpn.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	pseudo, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := core.NewService(core.Config{
-		Store: st, Identifier: virtual.New(virtual.Options{SlowDelay: 5 * time.Second}),
-		Pseudonymizer: pseudo, Lifetime: 2 * time.Minute, IdentifyTimeout: 200 * time.Millisecond,
-		Now: clk.Now, Logger: log.With("component", "core"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clk := dialecttest.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	g := dialecttest.Start(t, dialecttest.Options{Now: clk.Now, PseudonymByte: 7, LogLevel: slog.LevelDebug})
 	for _, c := range []struct {
 		id, secret string
 		scopes     []string
@@ -160,25 +108,15 @@ func newHarness(t *testing.T, tweak func(*kpn.Config)) *harness {
 		{camaraOnlyID, sharedSecret, []string{"openid", "dpv:FraudPreventionAndDetection#number-verification-verify-read"}, nil},
 		{keyOnlyID, "", nil, []byte(`{"keys":[]}`)},
 	} {
-		cl := store.Client{ID: c.id, RedirectURIs: []string{"https://app.example/cb"}, Scopes: c.scopes, JWKS: c.jwks, CreatedAt: clk.Now()}
-		if c.secret != "" {
-			cl.SecretHash, cl.SecretSalt = oauth.HashSecret(c.secret)
-		}
-		if err := st.CreateClient(ctx, cl); err != nil {
-			t.Fatal(err)
-		}
+		g.AddClient(t, store.Client{ID: c.id, RedirectURIs: []string{"https://app.example/cb"}, Scopes: c.scopes, JWKS: c.jwks}, c.secret)
 	}
-	n, err := notify.New(notify.Config{Store: st, Now: clk.Now, Timeout: 5 * time.Second, Logger: log.With("component", "notify")})
+	n, err := notify.New(notify.Config{Store: g.Store, Now: clk.Now, Timeout: 5 * time.Second, Logger: g.Log.With("component", "notify")})
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 	cfg := kpn.Config{
-		Store: st, Core: svc, Notifier: n, BaseURL: srv.URL, Now: clk.Now,
-		Logger: log.With("component", "kpn"),
+		Store: g.Store, Core: g.Core, Notifier: n, BaseURL: g.URL, Now: clk.Now,
+		Logger: g.Log.With("component", "kpn"),
 		Operator: func(string) kpn.OperatorInfo {
 			return kpn.OperatorInfo{RegionCode: "NL", OperatorName: "KPN"}
 		},
@@ -190,63 +128,18 @@ func newHarness(t *testing.T, tweak func(*kpn.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.Mount(mux)
-	return &harness{
-		t: t, srv: srv, api: api, store: st, core: svc, notifier: n, recv: newReceiver(t), clock: clk, logs: logs,
-		http: &http.Client{
-			Timeout:       10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
+	api.Mount(g.Mux)
+	return &harness{Gateway: g, t: t, api: api, notifier: n, recv: newReceiver(t), clock: clk}
 }
 
 // reply is an HTTP answer.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// json decodes the body into a map.
-func (r reply) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("body is not a JSON object: %v\n%s", err, r.body)
-	}
-	return m
-}
-
-func (h *harness) do(req *http.Request) reply {
-	h.t.Helper()
-	resp, err := h.http.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
-}
+type reply = dialecttest.Reply
 
 // request sends method path (relative to the server, or absolute) with
 // headers (name, value pairs) and a body.
 func (h *harness) request(method, path string, body string, headers ...string) reply {
 	h.t.Helper()
-	u := path
-	if strings.HasPrefix(path, "/") {
-		u = h.srv.URL + path
-	}
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	return h.do(req)
+	return h.Request(h.t, method, path, body, headers...)
 }
 
 // postForm sends a form POST of the raw encoded body.
@@ -269,10 +162,10 @@ func (h *harness) token(scopes string) string {
 func (h *harness) tokenFor(id, secret, scopes string) string {
 	h.t.Helper()
 	r := h.postForm("/kpn/token", tokenForm(id, secret, scopes))
-	if r.status != http.StatusOK {
-		h.t.Fatalf("token: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("token: HTTP %d %s", r.Status, r.Body)
 	}
-	return r.json(h.t)["access_token"].(string)
+	return r.JSON(h.t)["access_token"].(string)
 }
 
 // insights sends POST /kpn/insights/{number} with tok and body.
@@ -285,14 +178,14 @@ func (h *harness) insights(tok, number, body string) reply {
 func (h *harness) pollingStart(tok, number string) (sessionURI, pollingURI string) {
 	h.t.Helper()
 	r := h.insights(tok, number, "{}")
-	if r.status != http.StatusOK {
-		h.t.Fatalf("insights: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("insights: HTTP %d %s", r.Status, r.Body)
 	}
-	dm, _ := r.json(h.t)["device_match"].(map[string]any)
+	dm, _ := r.JSON(h.t)["device_match"].(map[string]any)
 	s, _ := dm["session_uri"].(string)
 	p, _ := dm["polling_uri"].(string)
 	if s == "" || p == "" {
-		h.t.Fatalf("insights: no device_match URIs in %s", r.body)
+		h.t.Fatalf("insights: no device_match URIs in %s", r.Body)
 	}
 	return s, p
 }
@@ -309,13 +202,13 @@ func (h *harness) notifyBody(path, token string) string {
 func (h *harness) notifyStart(tok, number, path, notifToken string) string {
 	h.t.Helper()
 	r := h.insights(tok, number, h.notifyBody(path, notifToken))
-	if r.status != http.StatusOK {
-		h.t.Fatalf("insights: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("insights: HTTP %d %s", r.Status, r.Body)
 	}
-	dm, _ := r.json(h.t)["device_match_notify"].(map[string]any)
+	dm, _ := r.JSON(h.t)["device_match_notify"].(map[string]any)
 	s, _ := dm["session_uri"].(string)
 	if s == "" {
-		h.t.Fatalf("insights: no session_uri in %s", r.body)
+		h.t.Fatalf("insights: no session_uri in %s", r.Body)
 	}
 	return s
 }
@@ -339,10 +232,10 @@ func (h *harness) poll(tok, pollingURI string) reply {
 func (h *harness) result(tok, pollingURI string) map[string]any {
 	h.t.Helper()
 	r := h.poll(tok, pollingURI)
-	if r.status != http.StatusOK {
-		h.t.Fatalf("polling: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("polling: HTTP %d %s", r.Status, r.Body)
 	}
-	return r.json(h.t)
+	return r.JSON(h.t)
 }
 
 // sweep passes d on the clock and runs the server's expiry sweep: the core
@@ -351,7 +244,7 @@ func (h *harness) sweep(d time.Duration) {
 	h.t.Helper()
 	h.clock.Add(d)
 	ctx := context.Background()
-	expired, err := h.core.ExpireDue(ctx, 100)
+	expired, err := h.Core.ExpireDue(ctx, 100)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -375,22 +268,18 @@ func (h *harness) deliver() []hook {
 // not change it.
 func (h *harness) openAttempts() int {
 	h.t.Helper()
-	due, err := h.store.DueAttempts(context.Background(), h.clock.Now().Add(24*time.Hour), 1000)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return len(due)
+	return h.OpenAttempts(h.t)
 }
 
 // attemptOf returns the stored attempt of a session URI.
 func (h *harness) attemptOf(sessionURI string) store.Attempt {
 	h.t.Helper()
 	ctx := context.Background()
-	g, err := h.store.GetGrant(ctx, "kpn_session", randid.Key(lastSegment(sessionURI)), h.clock.Now())
+	g, err := h.Store.GetGrant(ctx, "kpn_session", randid.Key(lastSegment(sessionURI)), h.clock.Now())
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	a, err := h.store.GetAttempt(ctx, g.AttemptID)
+	a, err := h.Store.GetAttempt(ctx, g.AttemptID)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -404,10 +293,6 @@ func lastSegment(u string) string { return u[strings.LastIndex(u, "/")+1:] }
 func noNumberIn(t *testing.T, what, s string, numbers ...string) {
 	t.Helper()
 	for _, n := range numbers {
-		for _, form := range []string{n, "+" + n, url.QueryEscape("+" + n), "0" + n[2:]} {
-			if strings.Contains(s, form) {
-				t.Errorf("%s contains the phone number (as %q)", what, form)
-			}
-		}
+		dialecttest.NoNumberIn(t, what, s, n, "+"+n, url.QueryEscape("+"+n), "0"+n[2:])
 	}
 }

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/dialectkit"
 	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/randid"
 	"github.com/numgate/numgate/internal/store"
@@ -168,9 +166,8 @@ func New(cfg Config) (*API, error) {
 	if cfg.Core == nil {
 		errs = append(errs, errors.New("missing Core"))
 	}
-	if u, err := url.Parse(cfg.BaseURL); cfg.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
-		u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(cfg.BaseURL, "/") {
-		errs = append(errs, fmt.Errorf("the BaseURL %q must be an http(s) URL without trailing slash, user, query or fragment", cfg.BaseURL))
+	if err := dialectkit.CheckBaseURL(cfg.BaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	prefix := cfg.Prefix
 	if prefix == "" {
@@ -195,7 +192,7 @@ func New(cfg Config) (*API, error) {
 		a.notifier = nil // a typed nil (*notify.Notifier)(nil) means none too
 	}
 	if a.conn == nil {
-		a.conn = peerConnection
+		a.conn = dialectkit.PeerConnection
 	}
 	if a.operator == nil {
 		a.operator = regionOnly
@@ -319,15 +316,4 @@ func regionOnly(number string) OperatorInfo {
 		region = ""
 	}
 	return OperatorInfo{RegionCode: region}
-}
-
-// peerConnection is the default Config.Connection: the TCP peer, untrusted.
-func peerConnection(r *http.Request) network.Connection {
-	c := network.Connection{Header: r.Header}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.Addr, c.Port = ap.Addr().Unmap(), ap.Port()
-	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.Addr, _ = netip.ParseAddr(host)
-	}
-	return c
 }

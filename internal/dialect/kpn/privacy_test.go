@@ -33,7 +33,7 @@ func TestPrivacy(t *testing.T) {
 	h.poll(notifyTok, p1)
 	h.open(s1 + "x")
 
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	if !strings.Contains(logs, "kpn request") || !strings.Contains(logs, "kpn expiry reported") {
 		t.Fatalf("the log lacks the dialect's lines:\n%s", logs)
 	}

@@ -68,8 +68,8 @@ func TestJWTFromVonageNodeLibraries(t *testing.T) {
 			_ = parsed.UnsafeClaimsWithoutVerification(&c)
 			g.Clock.Set(time.Unix(c.IssuedAt, 0).Add(2 * time.Second))
 			body := enablementBody(verified, "node-"+name)
-			if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", body); r.status != http.StatusOK {
-				t.Fatalf("HTTP %d %s", r.status, r.body)
+			if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", body); r.Status != http.StatusOK {
+				t.Fatalf("HTTP %d %s", r.Status, r.Body)
 			}
 			checkProblem(t, e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", body), http.StatusUnauthorized, "unauthorized")
 		})
@@ -103,8 +103,8 @@ func TestJWTShapesOfOtherLibraries(t *testing.T) {
 			if payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1]); name == "php" && !strings.Contains(string(payload), ".123456") {
 				t.Fatalf("the PHP-shaped JWT has no fractional dates: %s", payload)
 			}
-			if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")); r.status != http.StatusOK {
-				t.Fatalf("HTTP %d %s", r.status, r.body)
+			if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")); r.Status != http.StatusOK {
+				t.Fatalf("HTTP %d %s", r.Status, r.Body)
 			}
 		})
 	}
@@ -174,19 +174,12 @@ func TestJWTRefused(t *testing.T) {
 			if c.authz != "" {
 				req.Header.Set("Authorization", c.authz)
 			}
-			resp, err := g.HTTP.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var b bytes.Buffer
-			b.ReadFrom(resp.Body)
-			r := reply{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}
+			r := g.Do(t, req)
 			checkProblem(t, r, http.StatusUnauthorized, "unauthorized")
-			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Error("a 401 without a Bearer challenge")
 			}
-			fmt.Fprintf(&bodies, "%s: %s\n", c.name, masked(r.body))
+			fmt.Fprintf(&bodies, "%s: %s\n", c.name, masked(r.Body))
 		})
 	}
 	if n := e.openAttempts(); n != 0 {
@@ -198,8 +191,8 @@ func TestJWTRefused(t *testing.T) {
 
 	t.Run("replayed jti", func(t *testing.T) {
 		tok := e.jwt()
-		if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")); r.status != http.StatusOK {
-			t.Fatalf("first use: HTTP %d %s", r.status, r.body)
+		if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")); r.Status != http.StatusOK {
+			t.Fatalf("first use: HTTP %d %s", r.Status, r.Body)
 		}
 		checkProblem(t, e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")), http.StatusUnauthorized, "unauthorized")
 		// The same jti is spent at the token endpoint too.

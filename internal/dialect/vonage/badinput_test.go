@@ -84,15 +84,15 @@ func TestEnablementRefused(t *testing.T) {
 			}
 			r := e.do(method, vonage.PathNetworkEnablement, tok, ct, c.body)
 			checkProblem(t, r, c.status, c.slug)
-			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.status, masked(r.body))
-			noNumberIn(t, "the problem", string(r.body), verified)
+			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.Status, masked(r.Body))
+			noNumberIn(t, "the problem", string(r.Body), verified)
 			if n := e.openAttempts(); n != 0 {
 				t.Fatalf("the refused call started %d attempts", n)
 			}
 			if c.status != 403 && c.status != 405 {
 				// The JWT is still unspent: a good request with it succeeds.
-				if ok := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", valid); ok.status != http.StatusOK {
-					t.Fatalf("the JWT was spent by the refused call: HTTP %d %s", ok.status, ok.body)
+				if ok := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", valid); ok.Status != http.StatusOK {
+					t.Fatalf("the JWT was spent by the refused call: HTTP %d %s", ok.Status, ok.Body)
 				}
 				e.Clock.Add(3 * time.Minute) // expire what the good request started
 				if n := e.openAttempts(); n > 1 {
@@ -147,14 +147,14 @@ func TestAuthorizeRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := e.do(http.MethodGet, c.url, "", "", "")
 			checkProblem(t, r, http.StatusBadRequest, "bad-request")
-			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.status, masked(r.body))
+			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.Status, masked(r.Body))
 		})
 	}
 	for _, c := range redirects {
 		t.Run(c.name, func(t *testing.T) {
 			r, cb := e.open(c.url)
-			if r.status != http.StatusFound || cb.Get("error") != c.wantError || cb.Get("error_description") == "" || cb.Has("code") {
-				t.Fatalf("HTTP %d, callback %v; want error=%s", r.status, cb, c.wantError)
+			if r.Status != http.StatusFound || cb.Get("error") != c.wantError || cb.Get("error_description") == "" || cb.Has("code") {
+				t.Fatalf("HTTP %d, callback %v; want error=%s", r.Status, cb, c.wantError)
 			}
 			fmt.Fprintf(&bodies, "%s: redirect error=%s error_description=%q\n", c.name, cb.Get("error"), cb.Get("error_description"))
 		})
@@ -165,8 +165,8 @@ func TestAuthorizeRefused(t *testing.T) {
 	if _, cb := e.open(authURL); cb.Get("code") == "" {
 		t.Fatalf("the refused requests used up the auth_url: %v", cb)
 	}
-	if r := e.do(http.MethodPost, vonage.PathAuthorize, "", "application/x-www-form-urlencoded", base.RawQuery); r.status != http.StatusMethodNotAllowed {
-		t.Errorf("POST /oauth2/auth: HTTP %d", r.status)
+	if r := e.do(http.MethodPost, vonage.PathAuthorize, "", "application/x-www-form-urlencoded", base.RawQuery); r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /oauth2/auth: HTTP %d", r.Status)
 	}
 	if !t.Failed() {
 		golden(t, "authorize_refused.golden", bodies.Bytes())
@@ -219,11 +219,11 @@ func TestTokenRefused(t *testing.T) {
 			}
 			r := e.do(http.MethodPost, vonage.PathToken, bearer, ct, c.body)
 			checkProblem(t, r, c.status, c.slug)
-			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.status, masked(r.body))
+			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.Status, masked(r.Body))
 		})
 	}
-	if r := e.exchange(codeForm(code)); r.status != http.StatusOK {
-		t.Fatalf("the refused requests spent the code: HTTP %d %s", r.status, r.body)
+	if r := e.exchange(codeForm(code)); r.Status != http.StatusOK {
+		t.Fatalf("the refused requests spent the code: HTTP %d %s", r.Status, r.Body)
 	}
 	if !t.Failed() {
 		golden(t, "token_refused.golden", bodies.Bytes())
@@ -243,9 +243,9 @@ func TestVerifyRefused(t *testing.T) {
 	cc := e.do(http.MethodPost, "/token", "", "application/x-www-form-urlencoded",
 		url.Values{"grant_type": {"client_credentials"}, "client_id": {"camara-rp"}, "client_secret": {"camara-secret"},
 			"scope": {"number-verification:verify dpv:FraudPreventionAndDetection"}}.Encode())
-	camaraToken, _ := cc.json(t)["access_token"].(string)
+	camaraToken, _ := cc.JSON(t)["access_token"].(string)
 	if camaraToken == "" {
-		t.Fatalf("CAMARA client credentials token: HTTP %d %s", cc.status, cc.body)
+		t.Fatalf("CAMARA client credentials token: HTTP %d %s", cc.Status, cc.Body)
 	}
 
 	good := `{"phoneNumber":"` + verified + `"}`
@@ -282,16 +282,16 @@ func TestVerifyRefused(t *testing.T) {
 			}
 			r := e.do(http.MethodPost, vonage.PathVerify, token, ct, c.body)
 			checkProblem(t, r, c.status, c.slug)
-			noNumberIn(t, "the problem", string(r.body), verified)
-			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.status, masked(r.body))
+			noNumberIn(t, "the problem", string(r.Body), verified)
+			fmt.Fprintf(&bodies, "%s: HTTP %d %s\n", c.name, r.Status, masked(r.Body))
 		})
 	}
 	for _, path := range []string{"/camara/number-verification/v031/device-phone-number", "/camara/number-verification/v031/verify-x"} {
 		checkProblem(t, e.do(http.MethodGet, path, tok, "", ""), http.StatusNotFound, "not-found")
 	}
 	checkProblem(t, e.do(http.MethodGet, vonage.PathVerify, tok, "", ""), http.StatusMethodNotAllowed, "method-not-allowed")
-	if r := e.verifyNumber(tok, good); r.json(t)["devicePhoneNumberVerified"] != true {
-		t.Fatalf("the refused requests spent the token: HTTP %d %s", r.status, r.body)
+	if r := e.verifyNumber(tok, good); r.JSON(t)["devicePhoneNumberVerified"] != true {
+		t.Fatalf("the refused requests spent the token: HTTP %d %s", r.Status, r.Body)
 	}
 	if !t.Failed() {
 		golden(t, "verify_refused.golden", bodies.Bytes())

@@ -22,15 +22,15 @@ import (
 func TestContractNetworkEnablement(t *testing.T) {
 	e := newEnv(t)
 	r := e.enable(`{"phone_number": "+99012345678", "scopes": ["dpv:FraudPreventionAndDetection#number-verification-verify-read"], "state": "tests-state-b3977c55-b4caa"}`)
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
-		t.Fatalf("HTTP %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("HTTP %d %s %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	scopes, _ := m["scopes"].(map[string]any)
 	entry, _ := scopes[scope].(map[string]any)
 	authURL, _ := entry["auth_url"].(string)
 	if len(m) != 1 || len(scopes) != 1 || len(entry) != 1 || authURL == "" {
-		t.Fatalf("body %s: want exactly scopes.<scope>.auth_url", r.body)
+		t.Fatalf("body %s: want exactly scopes.<scope>.auth_url", r.Body)
 	}
 	u, err := url.Parse(authURL)
 	if err != nil || u.Scheme+"://"+u.Host+u.Path != e.URL+vonage.PathAuthorize {
@@ -53,7 +53,7 @@ func TestContractNetworkEnablement(t *testing.T) {
 		t.Errorf("auth_url carries unexpected parameters: %v", q)
 	}
 	noNumberIn(t, "the auth_url", authURL, verified)
-	golden(t, "network_enablement.golden", []byte(strings.Replace(string(r.body), authURL, "<auth_url>", 1)))
+	golden(t, "network_enablement.golden", []byte(strings.Replace(string(r.Body), authURL, "<auth_url>", 1)))
 }
 
 // TestDeviceFlow runs the tutorial's whole flow over loopback per virtual
@@ -80,10 +80,10 @@ func TestDeviceFlow(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			authURL := e.authURL(c.number, "st-"+c.name)
 			r, cb := e.open(authURL)
-			if r.status != http.StatusFound || cb.Get("state") != "st-"+c.name {
-				t.Fatalf("device: HTTP %d, callback %v", r.status, cb)
+			if r.Status != http.StatusFound || cb.Get("state") != "st-"+c.name {
+				t.Fatalf("device: HTTP %d, callback %v", r.Status, cb)
 			}
-			noNumberIn(t, "the callback", r.header.Get("Location"), c.number)
+			noNumberIn(t, "the callback", r.Header.Get("Location"), c.number)
 			if c.wantError != "" {
 				if cb.Get("error") != c.wantError || cb.Get("error_description") == "" || cb.Has("code") {
 					t.Fatalf("callback %v, want error=%s with a description", cb, c.wantError)
@@ -91,13 +91,13 @@ func TestDeviceFlow(t *testing.T) {
 				return
 			}
 			tr := e.exchange(codeForm(cb.Get("code")))
-			tok := tr.json(t)
-			if tr.status != http.StatusOK || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(5) || len(tok) != 3 {
-				t.Fatalf("token: HTTP %d %s", tr.status, tr.body)
+			tok := tr.JSON(t)
+			if tr.Status != http.StatusOK || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(5) || len(tok) != 3 {
+				t.Fatalf("token: HTTP %d %s", tr.Status, tr.Body)
 			}
 			vr := e.verifyNumber(tok["access_token"].(string), c.claim)
-			if vr.status != http.StatusOK || string(vr.body) != `{"devicePhoneNumberVerified":`+map[bool]string{true: "true", false: "false"}[c.wantVerified]+"}\n" {
-				t.Fatalf("verify: HTTP %d %s", vr.status, vr.body)
+			if vr.Status != http.StatusOK || string(vr.Body) != `{"devicePhoneNumberVerified":`+map[bool]string{true: "true", false: "false"}[c.wantVerified]+"}\n" {
+				t.Fatalf("verify: HTTP %d %s", vr.Status, vr.Body)
 			}
 			// The token and the attempt answer once.
 			checkProblem(t, e.verifyNumber(tok["access_token"].(string), c.claim), http.StatusUnauthorized, "unauthorized")
@@ -116,12 +116,12 @@ func TestDirectAuthorizeURL(t *testing.T) {
 			"scope": {"openid " + scope}, "state": {"sdk-state"}, "login_hint": {hint},
 		}
 		r, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode())
-		if r.status != http.StatusFound || cb.Get("code") == "" || cb.Get("state") != "sdk-state" {
-			t.Fatalf("login_hint %s: HTTP %d, callback %v", hint, r.status, cb)
+		if r.Status != http.StatusFound || cb.Get("code") == "" || cb.Get("state") != "sdk-state" {
+			t.Fatalf("login_hint %s: HTTP %d, callback %v", hint, r.Status, cb)
 		}
 		tok := e.accessToken(cb.Get("code"))
-		if vr := e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`); vr.json(t)["devicePhoneNumberVerified"] != true {
-			t.Fatalf("verify: %s", vr.body)
+		if vr := e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`); vr.JSON(t)["devicePhoneNumberVerified"] != true {
+			t.Fatalf("verify: %s", vr.Body)
 		}
 	}
 	noNumberIn(t, "the log", e.Logs.String(), verified)
@@ -196,8 +196,8 @@ func TestPKCE(t *testing.T) {
 	f.Set("code_verifier", strings.Repeat("w", 43))
 	checkProblem(t, e.exchange(f), http.StatusBadRequest, "invalid-grant")
 	f.Set("code_verifier", verifier)
-	if r := e.exchange(f); r.status != http.StatusOK {
-		t.Fatalf("with the verifier: HTTP %d %s", r.status, r.body)
+	if r := e.exchange(f); r.Status != http.StatusOK {
+		t.Fatalf("with the verifier: HTTP %d %s", r.Status, r.Body)
 	}
 }
 
@@ -212,14 +212,14 @@ func TestSeveralScopes(t *testing.T) {
 			AuthURL string `json:"auth_url"`
 		} `json:"scopes"`
 	}
-	if err := json.Unmarshal(r.body, &resp); err != nil || len(resp.Scopes) != 2 {
-		t.Fatalf("HTTP %d %s: want two scopes", r.status, r.body)
+	if err := json.Unmarshal(r.Body, &resp); err != nil || len(resp.Scopes) != 2 {
+		t.Fatalf("HTTP %d %s: want two scopes", r.Status, r.Body)
 	}
 	if resp.Scopes[scope].AuthURL == resp.Scopes[other].AuthURL || e.openAttempts() != 2 {
 		t.Fatalf("the scopes share an auth_url or an attempt")
 	}
 	_, cb := e.open(resp.Scopes[other].AuthURL)
-	if tr := e.exchange(codeForm(cb.Get("code"))); tr.status != http.StatusOK {
-		t.Fatalf("token for the second scope: HTTP %d %s", tr.status, tr.body)
+	if tr := e.exchange(codeForm(cb.Get("code"))); tr.Status != http.StatusOK {
+		t.Fatalf("token for the second scope: HTTP %d %s", tr.Status, tr.Body)
 	}
 }

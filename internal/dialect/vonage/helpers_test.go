@@ -2,19 +2,15 @@ package vonage_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/vonage"
 	"github.com/numgate/numgate/internal/dialect/vonage/vonagetest"
 )
@@ -46,48 +42,20 @@ func newEnv(t *testing.T) *env {
 func (e *env) jwt() string { return e.app.JWT(e.t, e.Clock.Now(), nil) }
 
 // reply is an HTTP answer.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type reply = dialecttest.Reply
 
-func (r reply) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("HTTP %d body is not a JSON object: %v\n%s", r.status, err, r.body)
-	}
-	return m
-}
-
+// do sends method path (a path on the gateway, or an absolute URL) with a
+// phone's User-Agent, the bearer token and the content type when not empty.
 func (e *env) do(method, path, bearer, contentType, body string) reply {
 	e.t.Helper()
-	u := path
-	if !strings.HasPrefix(path, "https://") {
-		u = e.URL + path
-	}
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	headers := []string{"User-Agent", "Mozilla/5.0 (iPhone) numgate-test"}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		headers = append(headers, "Authorization", "Bearer "+bearer)
 	}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		headers = append(headers, "Content-Type", contentType)
 	}
-	req.Header.Set("User-Agent", "Mozilla/5.0 (iPhone) numgate-test")
-	resp, err := e.HTTP.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return e.Request(e.t, method, path, body, headers...)
 }
 
 // enablementBody is the README's request body for number.
@@ -106,15 +74,15 @@ func (e *env) enable(body string) reply {
 func (e *env) authURL(number, state string) string {
 	e.t.Helper()
 	r := e.enable(enablementBody(number, state))
-	if r.status != http.StatusOK {
-		e.t.Fatalf("network enablement: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("network enablement: HTTP %d %s", r.Status, r.Body)
 	}
 	var resp struct {
 		Scopes map[string]struct {
 			AuthURL string `json:"auth_url"`
 		} `json:"scopes"`
 	}
-	if err := json.Unmarshal(r.body, &resp); err != nil {
+	if err := json.Unmarshal(r.Body, &resp); err != nil {
 		e.t.Fatal(err)
 	}
 	return resp.Scopes[scope].AuthURL
@@ -124,10 +92,10 @@ func (e *env) authURL(number, state string) string {
 func (e *env) open(rawURL string) (reply, url.Values) {
 	e.t.Helper()
 	r := e.do(http.MethodGet, rawURL, "", "", "")
-	if r.status != http.StatusFound {
+	if r.Status != http.StatusFound {
 		return r, nil
 	}
-	loc, err := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.Header.Get("Location"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -161,10 +129,10 @@ func codeForm(code string) url.Values {
 func (e *env) accessToken(code string) string {
 	e.t.Helper()
 	r := e.exchange(codeForm(code))
-	if r.status != http.StatusOK {
-		e.t.Fatalf("token: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("token: HTTP %d %s", r.Status, r.Body)
 	}
-	return r.json(e.t)["access_token"].(string)
+	return r.JSON(e.t)["access_token"].(string)
 }
 
 // verifyNumber calls /verify.
@@ -176,11 +144,7 @@ func (e *env) verifyNumber(token, body string) reply {
 // openAttempts counts undecided attempts: a refused request must not change it.
 func (e *env) openAttempts() int {
 	e.t.Helper()
-	due, err := e.Store.DueAttempts(context.Background(), e.Clock.Now().Add(24*time.Hour), 1000)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return len(due)
+	return e.OpenAttempts(e.t)
 }
 
 var problemTypePattern = regexp.MustCompile(`^https://developer\.vonage\.com/api-errors#[a-z-]+$`)
@@ -188,13 +152,13 @@ var problemTypePattern = regexp.MustCompile(`^https://developer\.vonage\.com/api
 // checkProblem checks an RFC 7807 answer of the given status and type.
 func checkProblem(t *testing.T, r reply, status int, slug string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("HTTP %d, want %d: %s", r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("HTTP %d, want %d: %s", r.Status, status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	m := r.json(t)
+	m := r.JSON(t)
 	typ, _ := m["type"].(string)
 	if !problemTypePattern.MatchString(typ) || !strings.HasSuffix(typ, "#"+slug) {
 		t.Errorf("type %q, want …#%s", typ, slug)
@@ -205,7 +169,7 @@ func checkProblem(t *testing.T, r reply, status int, slug string) {
 		}
 	}
 	if len(m) != 4 {
-		t.Errorf("problem has members beyond type, title, detail, instance: %s", r.body)
+		t.Errorf("problem has members beyond type, title, detail, instance: %s", r.Body)
 	}
 }
 
@@ -217,30 +181,13 @@ func masked(b []byte) []byte {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	dialecttest.Golden(t, name, got, *update)
 }
 
 // noNumberIn fails if any form of the numbers appears in s.
 func noNumberIn(t *testing.T, what, s string, numbers ...string) {
 	t.Helper()
 	for _, n := range numbers {
-		for _, form := range []string{n, strings.TrimPrefix(n, "+"), url.QueryEscape(n)} {
-			if strings.Contains(s, form) {
-				t.Errorf("%s contains the phone number (as %q)", what, form)
-			}
-		}
+		dialecttest.NoNumberIn(t, what, s, n, strings.TrimPrefix(n, "+"), url.QueryEscape(n))
 	}
 }

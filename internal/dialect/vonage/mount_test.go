@@ -49,11 +49,11 @@ func TestMountsBesideTheOthers(t *testing.T) {
 	e := &env{Gateway: g, t: t, app: g.Register(t, appID, callback)}
 	tok := e.accessToken(e.code(verified))
 	r := e.do(http.MethodPost, "/number-verification/v2/verify", tok, "application/json", `{"phoneNumber":"`+verified+`"}`)
-	if r.status != http.StatusForbidden {
-		t.Fatalf("CAMARA /verify with a Vonage token: HTTP %d %s", r.status, r.body)
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("CAMARA /verify with a Vonage token: HTTP %d %s", r.Status, r.Body)
 	}
-	if vr := e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`); vr.status != http.StatusOK {
-		t.Fatalf("the refusal spent the token: HTTP %d %s", vr.status, vr.body)
+	if vr := e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`); vr.Status != http.StatusOK {
+		t.Fatalf("the refusal spent the token: HTTP %d %s", vr.Status, vr.Body)
 	}
 }
 

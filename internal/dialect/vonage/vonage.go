@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/dialectkit"
 	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/randid"
@@ -138,9 +135,8 @@ func New(cfg Config) (*API, error) {
 	if cfg.OAuth == nil {
 		errs = append(errs, errors.New("missing OAuth"))
 	}
-	if u, err := url.Parse(cfg.BaseURL); cfg.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
-		u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.BaseURL, "/") {
-		errs = append(errs, fmt.Errorf("the BaseURL %q must be an http(s) URL without trailing slash, query or fragment", cfg.BaseURL))
+	if err := dialectkit.CheckBaseURL(cfg.BaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Lifetime < 0 || cfg.MaxJWTLifetime < 0 {
 		errs = append(errs, errors.New("Lifetime and MaxJWTLifetime may not be negative"))
@@ -154,7 +150,7 @@ func New(cfg Config) (*API, error) {
 		lifetime: cfg.Lifetime, maxJWT: cfg.MaxJWTLifetime,
 	}
 	if a.conn == nil {
-		a.conn = peerConnection
+		a.conn = dialectkit.PeerConnection
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -236,15 +232,4 @@ func (p *Problem) withInstance() *Problem {
 		c.Detail = "internal error, reference " + c.Instance
 	}
 	return &c
-}
-
-// peerConnection is the default Config.Connection: the TCP peer, untrusted.
-func peerConnection(r *http.Request) network.Connection {
-	c := network.Connection{Header: r.Header}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.Addr, c.Port = ap.Addr().Unmap(), ap.Port()
-	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.Addr, _ = netip.ParseAddr(host)
-	}
-	return c
 }

@@ -6,19 +6,12 @@
 package vonagetest
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -26,13 +19,10 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/vonage"
-	"github.com/numgate/numgate/internal/msisdn"
-	"github.com/numgate/numgate/internal/network/virtual"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/store"
-	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
 // Clock is a settable clock that runs with real time: Now is the real time
@@ -63,26 +53,6 @@ func (c *Clock) Set(t time.Time) {
 	c.offset = time.Until(t)
 }
 
-// LogBuffer collects log output written concurrently.
-type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Options tune a Gateway.
 type Options struct {
 	// Lifetime is an attempt's lifetime (default 2 minutes).
@@ -91,84 +61,50 @@ type Options struct {
 	MaxJWTLifetime time.Duration
 }
 
-// Gateway is a running numgate with the Vonage dialect.
+// Gateway is a running numgate with the Vonage dialect. Its
+// dialecttest.Gateway holds the URL (https://127.0.0.1:<port>), the client
+// (HTTP, which trusts the gateway and does not follow redirects), the mux
+// (tests may add their own routes), the store, the core and the logs.
 type Gateway struct {
-	// URL is the gateway's base URL, https://127.0.0.1:<port>.
-	URL string
+	*dialecttest.Gateway
 	// CertPEM is the gateway's TLS certificate: clients trust it as a CA.
 	CertPEM []byte
-	// HTTP trusts the gateway and does not follow redirects.
-	HTTP *http.Client
-	// Mux serves the gateway's routes; tests may add their own.
-	Mux *http.ServeMux
-	// Store is the gateway's SQLite store.
-	Store *sqlite.Store
-	// Core is the attempt service.
-	Core *core.Service
 	// OAuth is the OAuth server, mounted at its issuer paths.
 	OAuth *oauth.Server
 	// API is the Vonage dialect, mounted at its paths.
 	API *vonage.API
 	// Clock is the gateway's clock.
 	Clock *Clock
-	// Logs is everything the gateway logged.
-	Logs *LogBuffer
 }
 
 // Start starts a gateway on loopback for the duration of the test.
 func Start(t testing.TB, opts Options) *Gateway {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vonage.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	pseudo, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{5}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opts.Lifetime == 0 {
-		opts.Lifetime = 2 * time.Minute
-	}
 	clk := &Clock{}
-	logs := &LogBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), nil))
-	svc, err := core.NewService(core.Config{
-		Store: st, Identifier: virtual.New(virtual.Options{SlowDelay: 5 * time.Second}), Pseudonymizer: pseudo,
-		Lifetime: opts.Lifetime, IdentifyTimeout: 300 * time.Millisecond, Now: clk.Now, Logger: log.With("component", "core"),
+	g := dialecttest.Start(t, dialecttest.Options{
+		Now: clk.Now, TLS: true, PseudonymByte: 5, Lifetime: opts.Lifetime, IdentifyTimeout: 300 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	srv := httptest.NewTLSServer(mux)
-	t.Cleanup(srv.Close)
 	oa, err := oauth.New(oauth.Config{
-		Issuer: srv.URL, Store: st, Core: svc, Keys: serverKeys(t), Now: clk.Now,
-		Subject: func(number, clientID string) string { return pseudo.Pseudonym(number, "sub", clientID) },
-		Logger:  log.With("component", "oauth"),
+		Issuer: g.URL, Store: g.Store, Core: g.Core, Keys: serverKeys(t), Now: clk.Now,
+		Subject: func(number, clientID string) string { return g.Pseudonymizer.Pseudonym(number, "sub", clientID) },
+		Logger:  g.Log.With("component", "oauth"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api, err := vonage.New(vonage.Config{
-		Store: st, Core: svc, OAuth: oa, BaseURL: srv.URL, Now: clk.Now,
-		Logger: log.With("component", "vonage"), MaxJWTLifetime: opts.MaxJWTLifetime,
+		Store: g.Store, Core: g.Core, OAuth: oa, BaseURL: g.URL, Now: clk.Now,
+		Logger: g.Log.With("component", "vonage"), MaxJWTLifetime: opts.MaxJWTLifetime,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	oa.Mount(mux)
-	api.Mount(mux)
-
-	hc := srv.Client()
-	hc.Timeout = 15 * time.Second
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	oa.Mount(g.Mux)
+	api.Mount(g.Mux)
 	return &Gateway{
-		URL:     srv.URL,
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}),
-		HTTP:    hc, Mux: mux, Store: st, Core: svc, OAuth: oa, API: api, Clock: clk, Logs: logs,
+		Gateway: g,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: g.Server.Certificate().Raw}),
+		OAuth:   oa, API: api, Clock: clk,
 	}
 }
 
@@ -194,12 +130,9 @@ func (g *Gateway) Register(t testing.TB, id, redirectURI string, scopes ...strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = g.Store.CreateClient(context.Background(), store.Client{
+	g.AddClient(t, store.Client{
 		ID: id, JWKS: jwks, RedirectURIs: []string{redirectURI}, Scopes: scopes, CreatedAt: g.Clock.Now().UTC(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, "")
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
