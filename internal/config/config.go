@@ -8,6 +8,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/numgate/numgate/internal/directory"
+	"github.com/numgate/numgate/internal/ratelimit"
 )
 
 // Config is the whole configuration of `numgate serve`.
@@ -62,6 +64,8 @@ type Config struct {
 	Vonage Vonage `yaml:"vonage"`
 	// Webhooks tunes webhook delivery (KPN notifications).
 	Webhooks Webhooks `yaml:"webhooks"`
+	// RateLimits bounds how often attempts start.
+	RateLimits RateLimits `yaml:"rate_limits"`
 	// DemoClient registers the documented demo client at start-up. Default:
 	// on when Listen is a loopback address, off otherwise.
 	DemoClient *bool `yaml:"demo_client"`
@@ -193,6 +197,40 @@ type Webhooks struct {
 	AllowPrivate *bool `yaml:"allow_private"`
 }
 
+// RateLimits bounds how often verification attempts start, in every
+// dialect: "N/s", "N/m", "N/h", "N/DURATION" or "off". Unset, both are off
+// on a loopback listener (a developer's machine, CI) and DefaultPerClient /
+// DefaultPerNumber otherwise.
+type RateLimits struct {
+	// PerClient limits attempts per client.
+	PerClient string `yaml:"per_client"`
+	// PerNumber limits attempts per claimed phone number.
+	PerNumber string `yaml:"per_number"`
+}
+
+// Rate limits of a public listener when none is configured.
+const (
+	DefaultPerClient = "100/s"
+	DefaultPerNumber = "10/m"
+)
+
+// Limits returns the rate limits in force: as configured, or the defaults
+// of the listener (off on loopback).
+func (c Config) Limits() (perClient, perNumber ratelimit.Limit, err error) {
+	pc, pn := c.RateLimits.PerClient, c.RateLimits.PerNumber
+	if !c.loopback() {
+		pc, pn = cmp.Or(pc, DefaultPerClient), cmp.Or(pn, DefaultPerNumber)
+	}
+	var errs []error
+	if perClient, err = ratelimit.ParseLimit(pc); err != nil {
+		errs = append(errs, fmt.Errorf("rate_limits.per_client: %w", err))
+	}
+	if perNumber, err = ratelimit.ParseLimit(pn); err != nil {
+		errs = append(errs, fmt.Errorf("rate_limits.per_number: %w", err))
+	}
+	return perClient, perNumber, errors.Join(errs...)
+}
+
 // Attempts tunes the attempt life cycle.
 type Attempts struct {
 	// Lifetime is how long an attempt waits for its device.
@@ -284,6 +322,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set("NUMGATE_LOG_FORMAT", &c.Log.Format)
 	set("NUMGATE_UEID_TOKEN_FILE", &c.UEID.TokenFile)
 	set("NUMGATE_KPN_PREFIX", &c.KPN.Prefix)
+	set("NUMGATE_RATE_LIMIT_PER_CLIENT", &c.RateLimits.PerClient)
+	set("NUMGATE_RATE_LIMIT_PER_NUMBER", &c.RateLimits.PerNumber)
 	set("NUMGATE_DIRECTORY_PORTED_FILE", &c.Directory.PortedFile)
 	if v := getenv("NUMGATE_PROXY_PROTOCOL"); v != "" {
 		c.ProxyProtocol = splitList(v)
@@ -472,6 +512,9 @@ func (c Config) Validate() error {
 	}
 	if c.Webhooks.Timeout <= 0 || c.Webhooks.BaseDelay <= 0 || c.Webhooks.MaxDelay < c.Webhooks.BaseDelay {
 		add("webhooks: timeout and base_delay must be positive, max_delay at least base_delay")
+	}
+	if _, _, err := c.Limits(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Webhooks.MaxTries < 1 || c.Webhooks.MaxTries > 100 {
 		add("webhooks.max_tries: must be between 1 and 100")

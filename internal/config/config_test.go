@@ -25,7 +25,13 @@ func TestDefaultIsValid(t *testing.T) {
 	if !c.WebhooksAllowPrivate() {
 		t.Error("webhooks to loopback receivers should be allowed on a loopback listener")
 	}
+	if pc, pn, err := c.Limits(); err != nil || !pc.Unlimited() || !pn.Unlimited() {
+		t.Errorf("rate limits on loopback: %s %s %v, want off", pc, pn, err)
+	}
 	c.Listen = "0.0.0.0:443"
+	if pc, pn, _ := c.Limits(); pc.String() != DefaultPerClient || pn.String() != DefaultPerNumber {
+		t.Errorf("rate limits on a public listener: %s %s, want the defaults", pc, pn)
+	}
 	if c.WebhooksAllowPrivate() {
 		t.Error("a public gateway must not send webhooks to private addresses by default")
 	}
@@ -58,6 +64,10 @@ func TestGoodFile(t *testing.T) {
 	if c.DQE.DefaultRegion != "NL" || len(c.DQE.Operators["KPN"].Licences) != 1 || c.Vonage.MaxJWTLifetime.D() != 10*time.Minute {
 		t.Errorf("dqe/vonage decoded wrongly: %+v %+v", c.DQE, c.Vonage)
 	}
+	pc, pn, err := c.Limits()
+	if err != nil || pc.String() != DefaultPerClient || pn.String() != "5/h" {
+		t.Errorf("limits on a public listener: %s %s %v, want the default per client and 5/h per number", pc, pn, err)
+	}
 	if c.Webhooks.MaxTries != 5 || c.Webhooks.BaseDelay.D() != 2*time.Second || !c.WebhooksAllowPrivate() {
 		t.Errorf("webhooks decoded wrongly: %+v", c.Webhooks)
 	}
@@ -81,6 +91,7 @@ func TestBadFiles(t *testing.T) {
 			"kpn.token_lifetime",
 			`dqe.default_region: "france"`,
 			"webhooks.max_tries",
+			`rate_limits.per_client: rate limit "lots"`,
 		},
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/ratelimit"
 )
 
 // State is where an attempt is in its life cycle.
@@ -93,4 +94,8 @@ var (
 	ErrWrongState = errors.New("core: attempt is not in a state for this step")
 	// ErrInvalidClaim: the claimed number or hash is malformed.
 	ErrInvalidClaim = errors.New("core: invalid claimed number")
+	// ErrRateLimited: the client, or the claimed number, started too many
+	// attempts lately (Config.Limiter); ratelimit.RetryAfter(err) says when
+	// to try again. Nothing was stored.
+	ErrRateLimited = ratelimit.ErrLimited
 )

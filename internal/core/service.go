@@ -27,6 +27,15 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives audit lines; it never sees a phone number.
 	Logger *slog.Logger
+	// Limiter, when set, bounds how often attempts start per client and per
+	// claimed number (a *ratelimit.Limiter); a refusal is ErrRateLimited.
+	Limiter Limiter
+}
+
+// Limiter bounds how often attempts start. numberKey is a pseudonym of
+// the claimed number, or empty when there is none.
+type Limiter interface {
+	Allow(clientID, numberKey string) error
 }
 
 // Service runs verification attempts. It is safe for concurrent use, and
@@ -39,6 +48,7 @@ type Service struct {
 	timeout  time.Duration
 	now      func() time.Time
 	log      *slog.Logger
+	limiter  Limiter
 }
 
 // NewService checks cfg and returns a Service.
@@ -49,6 +59,7 @@ func NewService(cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, ident: cfg.Identifier, pseudo: cfg.Pseudonymizer,
 		lifetime: cfg.Lifetime, timeout: cfg.IdentifyTimeout, now: cfg.Now, log: cfg.Logger,
+		limiter: cfg.Limiter,
 	}
 	if s.lifetime <= 0 {
 		s.lifetime = 5 * time.Minute
@@ -86,6 +97,9 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
+	if err := s.allow(ctx, r); err != nil {
+		return store.Attempt{}, err
+	}
 	a := s.newAttempt(r)
 	if err := s.store.CreateAttempt(ctx, a); err != nil {
 		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
@@ -93,6 +107,23 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	s.log.LogAttrs(ctx, slog.LevelInfo, "attempt started",
 		slog.String("attempt", a.ID), slog.String("client", a.ClientID), slog.String("dialect", a.Dialect))
 	return a, nil
+}
+
+// allow asks the Limiter whether r may start an attempt.
+func (s *Service) allow(ctx context.Context, r StartRequest) error {
+	if s.limiter == nil {
+		return nil
+	}
+	var key string
+	if r.ClaimedNumber != "" {
+		key = s.pseudo.Pseudonym(r.ClaimedNumber, "ratelimit")
+	}
+	err := s.limiter.Allow(r.ClientID, key)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "attempt refused", slog.String("client", r.ClientID),
+			slog.String("dialect", r.Dialect), slog.String("reason", err.Error()))
+	}
+	return err
 }
 
 // newAttempt builds a new attempt in state created.
@@ -202,6 +233,9 @@ func (s *Service) IdentifyWithGrant(ctx context.Context, r StartRequest, conn ne
 	grant func(store.Attempt) (*store.Grant, error)) (store.Attempt, error) {
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
+	}
+	if err := s.allow(ctx, r); err != nil {
+		return store.Attempt{}, err
 	}
 	who, ierr := s.identify(ctx, conn, r.ClaimedNumber)
 	a := s.newAttempt(r)

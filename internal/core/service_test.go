@@ -15,6 +15,7 @@ import (
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
@@ -43,7 +44,7 @@ func (f fixedNetwork) Identify(ctx context.Context, c network.Connection) (netwo
 	return network.Identity{Number: a.number, Source: "test"}, nil
 }
 
-func newService(t *testing.T, ident network.Identifier) (*core.Service, *clock, *bytes.Buffer) {
+func newService(t *testing.T, ident network.Identifier, tweak ...func(*core.Config, *clock)) (*core.Service, *clock, *bytes.Buffer) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "core.db"))
 	if err != nil {
@@ -53,11 +54,15 @@ func newService(t *testing.T, ident network.Identifier) (*core.Service, *clock, 
 	p, _ := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
 	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	var logs bytes.Buffer
-	svc, err := core.NewService(core.Config{
+	cfg := core.Config{
 		Store: st, Identifier: ident, Pseudonymizer: p, Now: clk.Now,
 		Lifetime: time.Minute, IdentifyTimeout: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-	})
+	}
+	for _, f := range tweak {
+		f(&cfg, clk)
+	}
+	svc, err := core.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,5 +272,70 @@ func TestIdentifyInOneStep(t *testing.T) {
 	}
 	if _, err := svc.Identify(ctx, core.StartRequest{ClaimedNumber: "12345"}, conn("10.0.0.1"), ""); !errors.Is(err, core.ErrInvalidClaim) {
 		t.Fatalf("malformed claim: %v", err)
+	}
+}
+
+// countingNetwork counts identifications.
+type countingNetwork struct {
+	network.Identifier
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingNetwork) Identify(ctx context.Context, conn network.Connection) (network.Identity, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Identifier.Identify(ctx, conn)
+}
+
+// TestRateLimits: a start refused by the Limiter is ErrRateLimited, stores
+// nothing, asks the network nothing, and spends nobody else's allowance.
+func TestRateLimits(t *testing.T) {
+	nw := &countingNetwork{Identifier: testNet}
+	svc, clk, logs := newService(t, nw, func(c *core.Config, clk *clock) {
+		perClient, _ := ratelimit.ParseLimit("3/h")
+		perNumber, _ := ratelimit.ParseLimit("2/h")
+		c.Limiter = ratelimit.New(ratelimit.Config{PerClient: perClient, PerNumber: perNumber, Now: clk.Now})
+	})
+	ctx := context.Background()
+	start := func(client, number string) error {
+		_, err := svc.Start(ctx, core.StartRequest{ClientID: client, Dialect: "test", ClaimedNumber: number})
+		return err
+	}
+	steps := []struct {
+		client, number string
+		limited        bool
+	}{
+		{"a", "+31612345678", false},
+		{"a", "+31612345678", false},
+		{"a", "+31612345678", true}, // the number's 2/h
+		{"a", "+31687654321", false},
+		{"a", "+31611111111", true}, // the client's 3/h
+		{"b", "+31611111111", false},
+	}
+	for i, s := range steps {
+		err := start(s.client, s.number)
+		if limited := errors.Is(err, core.ErrRateLimited); limited != s.limited || (err != nil && !limited) {
+			t.Fatalf("step %d (%s): %v, want limited=%v", i+1, s.client, err, s.limited)
+		}
+		if s.limited && ratelimit.RetryAfter(err) <= 0 {
+			t.Errorf("step %d: no retry time", i+1)
+		}
+	}
+	_, err := svc.Identify(ctx, core.StartRequest{ClientID: "a", Dialect: "test", ClaimedNumber: "+31612345678"}, conn("10.0.0.1"), "ua")
+	if !errors.Is(err, core.ErrRateLimited) || nw.n != 0 {
+		t.Fatalf("Identify over the limit: %v, %d identifications, want ErrRateLimited and none", err, nw.n)
+	}
+	clk.Add(2 * time.Minute)
+	expired, err := svc.ExpireDue(ctx, 100)
+	if err != nil || len(expired) != 4 {
+		t.Fatalf("%d attempts stored (%v), want the 4 allowed", len(expired), err)
+	}
+	if strings.Contains(logs.String(), "3161") || strings.Contains(logs.String(), "3168") {
+		t.Errorf("a log line carries a number:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "attempt refused") {
+		t.Errorf("refusals are not logged:\n%s", logs)
 	}
 }

@@ -173,6 +173,9 @@ func (s *Server) authorize(ctx context.Context, r *http.Request, p params, t aut
 	if errors.Is(err, core.ErrInvalidClaim) {
 		return "", "", errorf(ErrCodeInvalidRequest, "login_hint does not name a valid number")
 	}
+	if errors.Is(err, core.ErrRateLimited) {
+		return "", "", errorf(ErrCodeTemporarilyUnavailable, "too many verification attempts for this client or number; retry later")
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("identify device: %w", err)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/numgate/numgate/internal/network/virtual"
 	"github.com/numgate/numgate/internal/notify"
 	"github.com/numgate/numgate/internal/oauth"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/clientcache"
 )
@@ -143,10 +144,18 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	perClient, perNumber, err := cfg.Limits()
+	if err != nil {
+		return err
+	}
+	var limiter core.Limiter
+	if !perClient.Unlimited() || !perNumber.Unlimited() {
+		limiter = ratelimit.New(ratelimit.Config{PerClient: perClient, PerNumber: perNumber, Now: s.now})
+	}
 	s.core, err = core.NewService(core.Config{
 		Store: s.store, Identifier: ident, Pseudonymizer: pseudo,
 		Lifetime: cfg.Attempts.Lifetime.D(), IdentifyTimeout: cfg.Identification.Timeout.D(),
-		Now: s.now, Logger: s.log.With("component", "core"),
+		Now: s.now, Logger: s.log.With("component", "core"), Limiter: limiter,
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/network/virtual"
 	"github.com/numgate/numgate/internal/oauth"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/sqlite"
 )
@@ -82,6 +83,9 @@ type Options struct {
 	IdentifyTimeout time.Duration
 	// LogLevel is the lowest level logged (default slog.LevelInfo).
 	LogLevel slog.Level
+	// PerClient and PerNumber are the core's rate limits (default: none),
+	// counted on Now.
+	PerClient, PerNumber ratelimit.Limit
 }
 
 // Gateway is the part of a numgate every dialect runs on, started on
@@ -139,10 +143,14 @@ func Start(t testing.TB, opts Options) *Gateway {
 	}
 	logs := &LogBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), &slog.HandlerOptions{Level: opts.LogLevel}))
+	var limiter core.Limiter
+	if !opts.PerClient.Unlimited() || !opts.PerNumber.Unlimited() {
+		limiter = ratelimit.New(ratelimit.Config{PerClient: opts.PerClient, PerNumber: opts.PerNumber, Now: opts.Now})
+	}
 	svc, err := core.NewService(core.Config{
 		Store: st, Identifier: virtual.New(virtual.Options{SlowDelay: 5 * time.Second}),
 		Pseudonymizer: pseudo, Lifetime: opts.Lifetime, IdentifyTimeout: opts.IdentifyTimeout,
-		Now: opts.Now, Logger: log.With("component", "core"),
+		Now: opts.Now, Logger: log.With("component", "core"), Limiter: limiter,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,9 @@
 // request's form, then the licence and token, then what is asked, then the
 // operator — and every check comes before the attempt is started, so a
 // refused request creates nothing. Error bodies are HTTP 200, as DQE's
-// clients branch on status; 99 alone is a 500 (same body). Neither an
+// clients branch on status; 99 alone is a 500 (same body), and 01 is a
+// 429 with Retry-After when the core's rate limits refused the attempt
+// (DQE's tables have no id of their own for it). Neither an
 // error_type nor a log line ever carries the number, a secret or a token.
 //
 // # Operators

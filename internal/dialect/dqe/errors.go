@@ -3,7 +3,9 @@ package dqe
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrorID is one of the error identifiers of DQE's two error tables
@@ -18,7 +20,8 @@ const (
 	// x-www-form-urlencoded, a parameter given twice (or with two
 	// spellings that disagree) or too long, a missing token or name, a
 	// redirect_uri that is not an absolute http(s) URL registered for the
-	// licence.
+	// licence; or (step 1, HTTP 429 with Retry-After) an attempt the
+	// core's rate limits refused.
 	ErrInvalidRequest ErrorID = "01"
 	// ErrInvalidLicence (steps 1, 2): the licence is missing, names no
 	// registered client, or (step 1) names a client without a secret.
@@ -118,6 +121,9 @@ type Error struct {
 	Type string
 	// reason is logged, never rendered: it never holds a phone number.
 	reason string
+	// retryAfter, when positive, marks a refusal by the rate limits: the
+	// answer is HTTP 429 with Retry-After (DQE's tables have no id for it).
+	retryAfter time.Duration
 }
 
 // Error implements error.
@@ -166,8 +172,12 @@ const (
 // sees server failures; its body is the same shape.
 func writeError(w http.ResponseWriter, e *Error) {
 	code := http.StatusOK
-	if e.ID == ErrInternal {
+	switch {
+	case e.ID == ErrInternal:
 		code = http.StatusInternalServerError
+	case e.retryAfter > 0:
+		code = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.retryAfter.Seconds())))
 	}
 	writeJSON(w, code, errorBody{Status: statusError, ErrorID: e.ID, ErrorType: e.Type})
 }

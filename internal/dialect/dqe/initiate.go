@@ -14,6 +14,7 @@ import (
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/randid"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 )
 
@@ -77,6 +78,11 @@ func (a *API) initiate(w http.ResponseWriter, r *http.Request, attrs *[]slog.Att
 	})
 	if errors.Is(err, core.ErrInvalidClaim) {
 		return fail(ErrInvalidNumber, "the core refused the number")
+	}
+	if errors.Is(err, core.ErrRateLimited) {
+		e := fail(ErrInvalidRequest, err.Error())
+		e.retryAfter = ratelimit.RetryAfter(err)
+		return e
 	}
 	if err != nil {
 		return fmt.Errorf("start attempt: %w", err)

@@ -111,7 +111,8 @@
 // scopes), 401 (missing, wrong or expired client credentials or token),
 // 403 (a scope the token or the client's registration lacks; another
 // client's session or polling id), 404 (an unknown or expired session or
-// polling id, any other path), 405 (a wrong method), 500 (numgate failed:
+// polling id, any other path), 405 (a wrong method), 429 (the core's rate
+// limits refused the attempt, with Retry-After), 500 (numgate failed:
 // logged with a reference), 503 (notifications switched off). Checks
 // come before anything is stored: a refused request changes nothing.
 //

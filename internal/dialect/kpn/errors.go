@@ -3,6 +3,8 @@ package kpn
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Error is a KPN error: what the client sees — the HTTP status, repeated as
@@ -14,13 +16,15 @@ import (
 // never carries a phone number, a secret, a token or an id.
 type Error struct {
 	// Code is the HTTP status and the rendered error_code: 400, 401, 403,
-	// 404, 405, 500 or 503 (KPN also lists 412, 429 and 502, which this
-	// dialect does not produce itself).
+	// 404, 405, 429 (rate limits), 500 or 503 (KPN also lists 412 and 502,
+	// which this dialect does not produce).
 	Code int
 	// Message is the rendered message.
 	Message string
 	// reason is logged, never rendered.
 	reason string
+	// retryAfter, when positive, is sent as Retry-After (429).
+	retryAfter time.Duration
 }
 
 // Error implements error.
@@ -49,6 +53,9 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, e *Error) {
 	if e.Code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="numgate"`)
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.retryAfter.Seconds())))
 	}
 	writeJSON(w, e.Code, errorBody{ErrorCode: e.Code, Message: e.Message})
 }

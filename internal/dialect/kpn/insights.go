@@ -14,6 +14,7 @@ import (
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/randid"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 )
 
@@ -165,6 +166,11 @@ func (a *API) start(r *http.Request, clientID, number, mode string, target *noti
 	})
 	if errors.Is(err, core.ErrInvalidClaim) {
 		return "", "", "", fail(http.StatusBadRequest, "msisdn is not a valid E.164 number")
+	}
+	if errors.Is(err, core.ErrRateLimited) {
+		e := fail(http.StatusTooManyRequests, "too many verification attempts for this client or number; retry later").because(err.Error())
+		e.retryAfter = ratelimit.RetryAfter(err)
+		return "", "", "", e
 	}
 	if err != nil {
 		return "", "", "", fmt.Errorf("start attempt: %w", err)

@@ -262,6 +262,9 @@ func (a *API) identifyDirect(ctx context.Context, r *http.Request, hint string, 
 	if errors.Is(err, core.ErrInvalidClaim) {
 		return store.Attempt{}, redirectErr(oauth.ErrCodeInvalidRequest, "login_hint must be the phone number in E.164, +<digits>")
 	}
+	if errors.Is(err, core.ErrRateLimited) {
+		return store.Attempt{}, redirectErr(oauth.ErrCodeTemporarilyUnavailable, "too many verification attempts; retry later")
+	}
 	if err != nil {
 		return store.Attempt{}, fmt.Errorf("identify device: %w", err)
 	}

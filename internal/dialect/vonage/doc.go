@@ -72,6 +72,8 @@
 // type, title, detail, instance) with Vonage's type URIs
 // (https://developer.vonage.com/api-errors#unauthorized, …). The checks run
 // in the order 401, 415/400, 403, and only then is anything single-use spent
-// or any attempt started: a refused request changes nothing. No detail or
+// or any attempt started: a refused request changes nothing. A start the
+// core's rate limits refuse is 429 #throttled with Retry-After (and
+// temporarily_unavailable on the direct authorize URL). No detail or
 // log line carries a phone number, a JWT, a code or a token.
 package vonage

@@ -3,6 +3,7 @@ package vonage
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,6 +106,9 @@ func (a *API) enable(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr)
 		att, err := a.core.Start(ctx, core.StartRequest{
 			ClientID: c.ID, Dialect: Dialect, ClaimedNumber: number, Lifetime: a.lifetime, Data: data,
 		})
+		if errors.Is(err, core.ErrRateLimited) {
+			return throttled(err)
+		}
 		if err != nil {
 			return fmt.Errorf("start attempt: %w", err)
 		}

@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/numgate/numgate/internal/dialect/vonage"
+	"github.com/numgate/numgate/internal/dialect/vonage/vonagetest"
 	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/ratelimit"
 )
 
 // TestContractNetworkEnablement sends the README's request body and checks
@@ -222,4 +225,43 @@ func TestSeveralScopes(t *testing.T) {
 	if tr := e.exchange(codeForm(cb.Get("code"))); tr.Status != http.StatusOK {
 		t.Fatalf("token for the second scope: HTTP %d %s", tr.Status, tr.Body)
 	}
+}
+
+// TestRateLimited: over the core's limit per number, Network Enablement
+// answers 429 throttled with Retry-After, and the direct authorize URL
+// redirects temporarily_unavailable; neither starts an attempt. Another
+// number is unaffected, and the number is served again once its bucket
+// refills.
+func TestRateLimited(t *testing.T) {
+	perNumber, err := ratelimit.ParseLimit("2/h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := vonagetest.Start(t, vonagetest.Options{PerNumber: perNumber})
+	e := &env{Gateway: g, t: t, app: g.Register(t, appID, callback)}
+	e.authURL(verified, "s1")
+	e.authURL(verified, "s2")
+	open := e.openAttempts()
+
+	r := e.enable(enablementBody(verified, "s3"))
+	checkProblem(t, r, http.StatusTooManyRequests, "throttled")
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 1800 {
+		t.Errorf("Retry-After %q, want whole seconds up to the 30 min refill of 2/h", r.Header.Get("Retry-After"))
+	}
+	q := url.Values{
+		"client_id": {appID}, "redirect_uri": {callback}, "response_type": {"code"},
+		"scope": {"openid " + scope}, "state": {"sdk-state"}, "login_hint": {verified},
+	}
+	if _, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode()); cb.Get("error") != "temporarily_unavailable" || cb.Get("state") != "sdk-state" {
+		t.Errorf("direct authorize over the limit: callback %v, want error=temporarily_unavailable with the state", cb)
+	}
+	if got := e.openAttempts(); got != open {
+		t.Errorf("%d open attempts after the refusals, want %d", got, open)
+	}
+	noNumberIn(t, "the problem", string(r.Body), verified)
+	noNumberIn(t, "the log", e.Logs.String(), verified)
+
+	e.authURL(notSame, "other") // another number has its own bucket
+	e.Clock.Add(30 * time.Minute)
+	e.authURL(verified, "s4") // one token back
 }

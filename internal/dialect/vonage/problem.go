@@ -3,6 +3,10 @@ package vonage
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/numgate/numgate/internal/ratelimit"
 )
 
 // problemTypeBase is where Vonage documents its error types; numgate uses
@@ -29,6 +33,8 @@ type Problem struct {
 	Status int `json:"-"`
 
 	reason string
+	// retryAfter, when positive, is sent as Retry-After (429).
+	retryAfter time.Duration
 }
 
 // Error implements error.
@@ -51,11 +57,20 @@ var (
 	kindMethodNotAllowed = problemKind{"method-not-allowed", "Method Not Allowed", http.StatusMethodNotAllowed}
 	kindUnsupportedMedia = problemKind{"unsupported-media-type", "Unsupported Media Type", http.StatusUnsupportedMediaType}
 	kindInternal         = problemKind{"internal-error", "Internal Server Error", http.StatusInternalServerError}
+	kindThrottled        = problemKind{"throttled", "Rate Limit Hit", http.StatusTooManyRequests}
 )
 
 // problem returns a problem of kind k; reason, for the log, defaults to detail.
 func problem(k problemKind, detail string) *Problem {
 	return &Problem{Type: problemTypeBase + k.slug, Title: k.title, Detail: detail, Status: k.status, reason: detail}
+}
+
+// throttled is the problem for a start refused by the rate limits (err
+// from the core), with its Retry-After.
+func throttled(err error) *Problem {
+	p := problem(kindThrottled, "Please wait, then retry your request").because(err.Error())
+	p.retryAfter = ratelimit.RetryAfter(err)
+	return p
 }
 
 // because adds a reason for the log line that the client does not see.
@@ -70,6 +85,9 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	h := w.Header()
 	if p.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="numgate"`)
+	}
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(p.retryAfter.Seconds())))
 	}
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")

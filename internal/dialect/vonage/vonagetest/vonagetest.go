@@ -22,6 +22,7 @@ import (
 	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/vonage"
 	"github.com/numgate/numgate/internal/oauth"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 )
 
@@ -59,6 +60,8 @@ type Options struct {
 	Lifetime time.Duration
 	// MaxJWTLifetime bounds application JWTs (default: the dialect's).
 	MaxJWTLifetime time.Duration
+	// PerNumber is the core's rate limit per claimed number (default: none).
+	PerNumber ratelimit.Limit
 }
 
 // Gateway is a running numgate with the Vonage dialect. Its
@@ -83,6 +86,7 @@ func Start(t testing.TB, opts Options) *Gateway {
 	clk := &Clock{}
 	g := dialecttest.Start(t, dialecttest.Options{
 		Now: clk.Now, TLS: true, PseudonymByte: 5, Lifetime: opts.Lifetime, IdentifyTimeout: 300 * time.Millisecond,
+		PerNumber: opts.PerNumber,
 	})
 	oa, err := oauth.New(oauth.Config{
 		Issuer: g.URL, Store: g.Store, Core: g.Core, Keys: serverKeys(t), Now: clk.Now,
