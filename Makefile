@@ -24,7 +24,7 @@ test: deps lint ## Run the whole test suite (installs/starts what tests need fir
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)
 
 .PHONY: deps
-deps: ## Install and start the test dependencies (PostgreSQL, radclient, iproute2)
+deps: ## Install and start the test dependencies (PostgreSQL, radclient, iproute2, chromium)
 	./scripts/test-deps.sh
 
 .PHONY: lint

@@ -4,6 +4,7 @@
 #   - PostgreSQL at 127.0.0.1:5432 (started if it is down; database "test")
 #   - radclient (Debian freeradius-utils) for the RADIUS tests
 #   - ip (iproute2) for the network-namespace device tests
+#   - chromium (Debian's) for the browser-as-device test
 # It is idempotent and quick when everything is already there.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v psql >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -39,4 +41,4 @@ if ! pg_ready; then
   fi
   pg_ready || psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE test' >/dev/null
 fi
-echo "test-deps: ready (radclient, ip, PostgreSQL at 127.0.0.1:5432/test)"
+echo "test-deps: ready (radclient, ip, chromium, PostgreSQL at 127.0.0.1:5432/test)"
