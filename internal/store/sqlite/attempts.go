@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -44,20 +43,18 @@ var errIDChanged = errors.New("sqlite: update attempt: the ID may not change")
 
 // CreateAttempt stores a new attempt; store.ErrAlreadyExists if the ID is taken.
 func (s *Store) CreateAttempt(ctx context.Context, a store.Attempt) error {
-	if err := s.insertAttempt(ctx, nil, a); err != nil {
-		return err
-	}
-	s.ck.wrote()
-	return nil
+	return s.wr.hold(ctx, func(ctx context.Context) error {
+		if err := s.insertAttempt(ctx, a); err != nil {
+			return err
+		}
+		s.ck.wrote()
+		return nil
+	})
 }
 
-// insertAttempt inserts a new attempt, inside tx when it is not nil.
-func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a store.Attempt) error {
-	st := s.createAttempt
-	if tx != nil {
-		st = tx.StmtContext(ctx, st)
-	}
-	res, err := st.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
+// insertAttempt inserts a new attempt; the caller holds the writer.
+func (s *Store) insertAttempt(ctx context.Context, a store.Attempt) error {
+	res, err := s.createAttempt.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
 		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data))
 	return rowChanged("create attempt", res, err, store.ErrAlreadyExists)
@@ -65,7 +62,11 @@ func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a store.Attempt) 
 
 // GetAttempt returns an attempt or store.ErrNotFound.
 func (s *Store) GetAttempt(ctx context.Context, id string) (store.Attempt, error) {
-	a, err := scanAttempt(s.getAttempt.QueryRowContext(ctx, id))
+	var a store.Attempt
+	err := s.read(ctx, func(ctx context.Context) (err error) {
+		a, err = scanAttempt(s.getAttempt.QueryRowContext(ctx, id))
+		return err
+	})
 	if err != nil {
 		return store.Attempt{}, notFound("get attempt", err)
 	}
@@ -77,34 +78,30 @@ func (s *Store) GetAttempt(ctx context.Context, id string) (store.Attempt, error
 // nothing is written and that error is returned as is. fn must not call the
 // store.
 func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Attempt) (store.Attempt, error)) (store.Attempt, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	old, err := scanAttempt(tx.StmtContext(ctx, s.getAttemptW).QueryRowContext(ctx, id))
-	if err != nil {
-		return store.Attempt{}, notFound("update attempt", err)
-	}
-	a, err := fn(old)
+	var a store.Attempt
+	err := s.wr.tx(ctx, "update attempt", func(ctx context.Context) error {
+		old, err := scanAttempt(s.getAttemptW.QueryRowContext(ctx, id))
+		if err != nil {
+			return notFound("update attempt", err)
+		}
+		if a, err = fn(old); err != nil {
+			return err
+		}
+		if a.ID != id {
+			return errIDChanged
+		}
+		return s.writeAttempt(ctx, old, a)
+	})
 	if err != nil {
 		return store.Attempt{}, err
-	}
-	if a.ID != id {
-		return store.Attempt{}, errIDChanged
-	}
-	if err := s.writeAttempt(ctx, tx, old, a); err != nil {
-		return store.Attempt{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Attempt{}, fmt.Errorf("sqlite: update attempt: %w", err)
 	}
 	s.ck.wrote()
 	return stored(a), nil
 }
 
-// writeAttempt stores a, read as old, inside tx.
-func (s *Store) writeAttempt(ctx context.Context, tx *sql.Tx, old, a store.Attempt) error {
+// writeAttempt stores a, read as old; the caller holds the writer in a
+// transaction.
+func (s *Store) writeAttempt(ctx context.Context, old, a store.Attempt) error {
 	args := []any{a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
 		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data)}
@@ -113,7 +110,7 @@ func (s *Store) writeAttempt(ctx context.Context, tx *sql.Tx, old, a store.Attem
 		put = s.putAttempt
 		args = append(args, deadline)
 	}
-	if _, err := tx.StmtContext(ctx, put).ExecContext(ctx, append(args, a.ID)...); err != nil {
+	if _, err := put.ExecContext(ctx, append(args, a.ID)...); err != nil {
 		return fmt.Errorf("sqlite: update attempt: %w", err)
 	}
 	return nil
@@ -134,51 +131,46 @@ func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]st
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.dueAttempts.QueryContext(ctx, unixMicro(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: due attempts: %w", err)
-	}
-	defer rows.Close()
 	var out []store.Attempt
-	for rows.Next() {
-		a, err := scanAttempt(rows)
+	err := s.read(ctx, func(ctx context.Context) error {
+		rows, err := s.dueAttempts.QueryContext(ctx, unixMicro(now), limit)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: due attempts: %w", err)
+			return err
 		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAttempt(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: due attempts: %w", err)
 	}
 	return out, nil
 }
 
-// GarbageCollect deletes grants that expired at or before now and attempts
-// whose deadline is more than retain before now, in one transaction.
+// GarbageCollect deletes grants that expired at or before now, then
+// attempts whose deadline is more than retain before now. Expired grants are
+// deleted in batches (see gcGrants), the attempts in one transaction.
 func (s *Store) GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (store.GCResult, error) {
 	var r store.GCResult
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return r, fmt.Errorf("sqlite: garbage collect: %w", err)
+	var err error
+	if r.Grants, err = s.gcGrants(ctx, now); err != nil {
+		return store.GCResult{}, err
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for _, step := range []struct {
-		stmt  *sql.Stmt
-		until time.Time
-		n     *int64
-	}{
-		{s.gcGrants, now, &r.Grants},
-		{s.gcAttempts, now.Add(-retain), &r.Attempts},
-	} {
-		res, err := tx.StmtContext(ctx, step.stmt).ExecContext(ctx, unixMicro(step.until))
+	err = s.wr.hold(ctx, func(ctx context.Context) error {
+		res, err := s.gcAttempts.ExecContext(ctx, unixMicro(now.Add(-retain)))
 		if err != nil {
-			return store.GCResult{}, fmt.Errorf("sqlite: garbage collect: %w", err)
+			return err
 		}
-		if *step.n, err = res.RowsAffected(); err != nil {
-			return store.GCResult{}, fmt.Errorf("sqlite: garbage collect: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
+		r.Attempts, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
 		return store.GCResult{}, fmt.Errorf("sqlite: garbage collect: %w", err)
 	}
 	s.ck.wrote()

@@ -36,7 +36,7 @@ const (
 
 type checkpointer struct {
 	db     *sql.DB // the checkpointer's own connection
-	w      *sql.DB // the store's writer
+	w      *writer // the store's writer
 	log    *slog.Logger
 	every  uint64 // kickEvery; lowered by tests
 	writes atomic.Uint64
@@ -45,7 +45,7 @@ type checkpointer struct {
 	done   chan struct{}
 }
 
-func startCheckpointer(db, w *sql.DB, log *slog.Logger) *checkpointer {
+func startCheckpointer(db *sql.DB, w *writer, log *slog.Logger) *checkpointer {
 	c := &checkpointer{
 		db:    db,
 		w:     w,
@@ -99,13 +99,15 @@ func (c *checkpointer) checkpoint() {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sqlite: checkpoint failed", slog.Any("err", err))
 		return
 	}
-	if err := walCheckpoint(ctx, c.w); err != nil {
+	if err := c.w.hold(ctx, func(ctx context.Context) error { return walCheckpoint(ctx, c.w.conn) }); err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "sqlite: checkpoint failed", slog.Any("err", err))
 	}
 }
 
-// walCheckpoint runs a PASSIVE checkpoint on a connection of db.
-func walCheckpoint(ctx context.Context, db *sql.DB) error {
+// walCheckpoint runs a PASSIVE checkpoint on db, a *sql.DB or *sql.Conn.
+func walCheckpoint(ctx context.Context, db interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) error {
 	var busy, logPages, done int
 	return db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done)
 }

@@ -27,14 +27,20 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create client: %w", err)
 	}
-	res, err := s.createClient.ExecContext(ctx, c.ID, blob(c.SecretHash), blob(c.SecretSalt), blob(c.JWKS),
-		uris, scopes, c.IDTokenAlg, unixMicro(c.CreatedAt))
-	return s.exactlyOne("create client", res, err, store.ErrAlreadyExists)
+	return s.wr.hold(ctx, func(ctx context.Context) error {
+		res, err := s.createClient.ExecContext(ctx, c.ID, blob(c.SecretHash), blob(c.SecretSalt), blob(c.JWKS),
+			uris, scopes, c.IDTokenAlg, unixMicro(c.CreatedAt))
+		return s.exactlyOne("create client", res, err, store.ErrAlreadyExists)
+	})
 }
 
 // GetClient returns a client or store.ErrNotFound.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.getClient.QueryRowContext(ctx, id))
+	var c store.Client
+	err := s.read(ctx, func(ctx context.Context) (err error) {
+		c, err = scanClient(s.getClient.QueryRowContext(ctx, id))
+		return err
+	})
 	if err != nil {
 		return store.Client{}, notFound("get client", err)
 	}
@@ -43,20 +49,23 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 
 // ListClients returns every client, ordered by ID (byte order).
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.listClients.QueryContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
-	}
-	defer rows.Close()
 	var out []store.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
+	err := s.read(ctx, func(ctx context.Context) error {
+		rows, err := s.listClients.QueryContext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list clients: %w", err)
+			return err
 		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanClient(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: list clients: %w", err)
 	}
 	return out, nil
@@ -64,8 +73,10 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 
 // DeleteClient removes a client or returns store.ErrNotFound.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	res, err := s.deleteClient.ExecContext(ctx, id)
-	return s.exactlyOne("delete client", res, err, store.ErrNotFound)
+	return s.wr.hold(ctx, func(ctx context.Context) error {
+		res, err := s.deleteClient.ExecContext(ctx, id)
+		return s.exactlyOne("delete client", res, err, store.ErrNotFound)
+	})
 }
 
 func scanClient(sc scanner) (store.Client, error) {

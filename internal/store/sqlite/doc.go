@@ -6,15 +6,19 @@
 //
 // SQLite allows one writer at a time. The store keeps two connection pools on
 // the same file: a pool of reader connections, which in WAL mode never wait
-// for the writer, and a pool of exactly one writer connection. Every write
-// (including the read-modify-write of UpdateAttempt, which runs in one
-// BEGIN IMMEDIATE transaction) goes through that one connection, so writers
-// queue in Go instead of failing with SQLITE_BUSY; busy_timeout covers the
-// remaining case of another process writing the same file. Single-use values
-// are consumed with one DELETE ... RETURNING statement.
+// for the writer, and a pool of exactly one writer connection, which the
+// store takes at Open and holds until Close (see writer.go). Every write
+// (including the read-modify-write of UpdateAttempt and RedeemGrant, which
+// run in one BEGIN IMMEDIATE transaction) takes turns on that connection, so
+// writers queue in Go instead of failing with SQLITE_BUSY; busy_timeout
+// covers the remaining case of another process writing the same file.
+// Single-use values are consumed with one DELETE ... RETURNING statement or
+// inside one such transaction. A write transaction, once it has the
+// connection, runs to its end even if the caller's context is cancelled.
 //
-// Because of this, the function passed to UpdateAttempt must not call back
-// into the store: it runs while the writer connection is held. It should be
+// Because of this, the functions passed to UpdateAttempt and RedeemGrant
+// must not call back into the store: they run while the writer connection
+// is held. It should be
 // quick and free of I/O.
 //
 // # Durability and checkpoints
@@ -25,6 +29,13 @@
 // The WAL is copied back into the database file by a background goroutine
 // (see checkpoint.go) rather than inside a request's commit, so no request
 // waits for the fsyncs of a checkpoint.
+//
+// # Garbage collection
+//
+// Grants have no index on expires_at (each would be one more B-tree page to
+// write per grant, see migration 00002). GarbageCollect pages through the
+// grants table in key order on a reader and deletes the expired ones in
+// batches on the writer, so the writer is never held for the scan.
 //
 // # Storage
 //

@@ -38,10 +38,12 @@ func (s *Store) EnqueueDelivery(ctx context.Context, d store.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: enqueue delivery: %w", err)
 	}
-	res, err := s.enqueue.ExecContext(ctx, d.ID, d.Kind, d.URL, headers, blob(d.Body), store.DeliveryPending,
-		d.Tries, unixMicro(d.NextTryAt), unixMicro(d.LeaseUntil), d.LastError,
-		unixMicro(d.CreatedAt), unixMicro(d.UpdatedAt))
-	return s.exactlyOne("enqueue delivery", res, err, store.ErrAlreadyExists)
+	return s.wr.hold(ctx, func(ctx context.Context) error {
+		res, err := s.enqueue.ExecContext(ctx, d.ID, d.Kind, d.URL, headers, blob(d.Body), store.DeliveryPending,
+			d.Tries, unixMicro(d.NextTryAt), unixMicro(d.LeaseUntil), d.LastError,
+			unixMicro(d.CreatedAt), unixMicro(d.UpdatedAt))
+		return s.exactlyOne("enqueue delivery", res, err, store.ErrAlreadyExists)
+	})
 }
 
 // ClaimDeliveries leases up to limit pending deliveries due at now (NextTryAt
@@ -52,20 +54,23 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		return nil, nil
 	}
 	at := unixMicro(now)
-	rows, err := s.claim.QueryContext(ctx, unixMicro(now.Add(lease)), at, at, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
-	}
-	defer rows.Close()
 	var out []store.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
+	err := s.wr.hold(ctx, func(ctx context.Context) error {
+		rows, err := s.claim.QueryContext(ctx, unixMicro(now.Add(lease)), at, at, limit)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+			return err
 		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
 	}
 	if len(out) > 0 {
@@ -81,14 +86,20 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 // lease and stamps UpdatedAt with the store's clock; store.ErrNotFound if
 // there is no such delivery.
 func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
-	res, err := s.recordTry.ExecContext(ctx, d.State, d.Tries, unixMicro(d.NextTryAt), d.LastError,
-		zeroMicro, unixMicro(s.now()), d.ID)
-	return s.exactlyOne("record try", res, err, store.ErrNotFound)
+	return s.wr.hold(ctx, func(ctx context.Context) error {
+		res, err := s.recordTry.ExecContext(ctx, d.State, d.Tries, unixMicro(d.NextTryAt), d.LastError,
+			zeroMicro, unixMicro(s.now()), d.ID)
+		return s.exactlyOne("record try", res, err, store.ErrNotFound)
+	})
 }
 
 // GetDelivery returns a delivery or store.ErrNotFound.
 func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, error) {
-	d, err := scanDelivery(s.getDelivery.QueryRowContext(ctx, id))
+	var d store.Delivery
+	err := s.read(ctx, func(ctx context.Context) (err error) {
+		d, err = scanDelivery(s.getDelivery.QueryRowContext(ctx, id))
+		return err
+	})
 	if err != nil {
 		return store.Delivery{}, notFound("get delivery", err)
 	}

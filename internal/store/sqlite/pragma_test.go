@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 )
@@ -29,7 +31,9 @@ func TestPragmas(t *testing.T) {
 		{"reader", "query_only", "1"},
 	}
 	for _, tt := range tests {
-		db := s.w
+		var db interface {
+			QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		} = s.wr.conn
 		if tt.pool == "reader" {
 			db = s.r
 		}
@@ -41,7 +45,7 @@ func TestPragmas(t *testing.T) {
 			t.Errorf("%s PRAGMA %s = %q, want %q", tt.pool, tt.pragma, got, tt.want)
 		}
 	}
-	if s.r == s.w {
+	if s.r == nil {
 		t.Error("a file database should have a separate reader pool")
 	}
 }

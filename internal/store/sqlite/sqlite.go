@@ -29,8 +29,9 @@ const MemoryPath = ":memory:"
 
 // Store is the SQLite backend of store.Store. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // exactly one connection: every write goes through it
-	r   *sql.DB // readers; the same pool as w for an in-memory database
+	w   *sql.DB // exactly one connection, held by wr from Open to Close
+	wr  *writer // every write goes through it
+	r   *sql.DB // readers; nil for an in-memory database, read through wr
 	now func() time.Time
 	ck  *checkpointer // nil for an in-memory database
 
@@ -41,7 +42,8 @@ type Store struct {
 	putAttemptSameDeadline, dueAttempts                *sql.Stmt
 	putGrant, getGrant, getGrantW, consumeGrant        *sql.Stmt
 	deleteGrant                                        *sql.Stmt
-	gcGrants, gcAttempts                               *sql.Stmt
+	expiredGrants, expiredGrantsAfter, gcGrant         *sql.Stmt
+	gcAttempts                                         *sql.Stmt
 	enqueue, claim, recordTry, getDelivery             *sql.Stmt
 
 	closeOnce sync.Once
@@ -111,9 +113,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: w, now: o.now}
+	s := &Store{w: w, now: o.now}
 
 	if err := migrate(ctx, w); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.wr, err = newWriter(ctx, w); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -132,7 +138,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: open: %w", err)
 		}
 		ck.SetMaxOpenConns(1)
-		s.ck = startCheckpointer(ck, w, o.log)
+		s.ck = startCheckpointer(ck, s.wr, o.log)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
@@ -174,35 +180,47 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// preparer is a *sql.DB or a *sql.Conn.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
 // prepare prepares every statement the store runs, reads on the reader pool
-// and writes on the writer.
+// (or the writer for an in-memory database) and writes on the writer.
 func (s *Store) prepare(ctx context.Context) error {
+	var r preparer = s.r
+	if s.r == nil {
+		r = s.wr.conn
+	}
+	w := s.wr.conn
 	list := []struct {
-		db    *sql.DB
+		db    preparer
 		stmt  **sql.Stmt
 		query string
 	}{
-		{s.w, &s.createClient, sqlCreateClient},
-		{s.r, &s.getClient, sqlGetClient},
-		{s.r, &s.listClients, sqlListClients},
-		{s.w, &s.deleteClient, sqlDeleteClient},
-		{s.w, &s.createAttempt, sqlCreateAttempt},
-		{s.r, &s.getAttempt, sqlGetAttempt},
-		{s.w, &s.getAttemptW, sqlGetAttempt},
-		{s.w, &s.putAttempt, sqlPutAttempt},
-		{s.w, &s.putAttemptSameDeadline, sqlPutAttemptSameDeadline},
-		{s.r, &s.dueAttempts, sqlDueAttempts},
-		{s.w, &s.putGrant, sqlPutGrant},
-		{s.r, &s.getGrant, sqlGetGrant},
-		{s.w, &s.getGrantW, sqlGetGrant},
-		{s.w, &s.deleteGrant, sqlDeleteGrant},
-		{s.w, &s.consumeGrant, sqlConsumeGrant},
-		{s.w, &s.gcGrants, sqlGCGrants},
-		{s.w, &s.gcAttempts, sqlGCAttempts},
-		{s.w, &s.enqueue, sqlEnqueue},
-		{s.w, &s.claim, sqlClaim},
-		{s.w, &s.recordTry, sqlRecordTry},
-		{s.r, &s.getDelivery, sqlGetDelivery},
+		{w, &s.createClient, sqlCreateClient},
+		{r, &s.getClient, sqlGetClient},
+		{r, &s.listClients, sqlListClients},
+		{w, &s.deleteClient, sqlDeleteClient},
+		{w, &s.createAttempt, sqlCreateAttempt},
+		{r, &s.getAttempt, sqlGetAttempt},
+		{w, &s.getAttemptW, sqlGetAttempt},
+		{w, &s.putAttempt, sqlPutAttempt},
+		{w, &s.putAttemptSameDeadline, sqlPutAttemptSameDeadline},
+		{r, &s.dueAttempts, sqlDueAttempts},
+		{w, &s.putGrant, sqlPutGrant},
+		{r, &s.getGrant, sqlGetGrant},
+		{w, &s.getGrantW, sqlGetGrant},
+		{w, &s.deleteGrant, sqlDeleteGrant},
+		{w, &s.consumeGrant, sqlConsumeGrant},
+		{r, &s.expiredGrants, sqlExpiredGrants},
+		{r, &s.expiredGrantsAfter, sqlExpiredGrantsAfter},
+		{w, &s.gcGrant, sqlGCGrant},
+		{w, &s.gcAttempts, sqlGCAttempts},
+		{w, &s.enqueue, sqlEnqueue},
+		{w, &s.claim, sqlClaim},
+		{w, &s.recordTry, sqlRecordTry},
+		{r, &s.getDelivery, sqlGetDelivery},
 	}
 	for _, p := range list {
 		st, err := p.db.PrepareContext(ctx, p.query)
@@ -232,8 +250,8 @@ func (s *Store) Close() error {
 		for _, st := range s.stmts {
 			errs = append(errs, st.Close())
 		}
-		errs = append(errs, s.ck.close())
-		if s.r != s.w {
+		errs = append(errs, s.ck.close(), s.wr.close())
+		if s.r != nil {
 			errs = append(errs, s.r.Close())
 		}
 		errs = append(errs, s.w.Close())
@@ -242,6 +260,16 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// read runs fn, which reads with the store's reader statements: at once on
+// the reader pool, or holding the writer connection for an in-memory
+// database, whose one connection it is.
+func (s *Store) read(ctx context.Context, fn func(context.Context) error) error {
+	if s.r == nil {
+		return s.wr.hold(ctx, fn)
+	}
+	return fn(ctx)
 }
 
 // scanner is a *sql.Row or *sql.Rows.

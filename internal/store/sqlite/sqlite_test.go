@@ -179,3 +179,9 @@ func BenchmarkOps(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRedeemFlow runs the three store transactions of one CAMARA
+// verification on a file database (see storetest.BenchmarkRedeemFlow).
+func BenchmarkRedeemFlow(b *testing.B) {
+	storetest.BenchmarkRedeemFlow(b, open(b, filepath.Join(b.TempDir(), "numgate.db")))
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 var gcTests = []test{
 	{"RemovesExpired", testGCRemovesExpired},
 	{"Empty", testGCEmpty},
+	{"ManyGrants", testGCManyGrants},
 }
 
 func testGCRemovesExpired(t *testing.T, s store.Store) {
@@ -93,5 +95,37 @@ func testGCEmpty(t *testing.T, s store.Store) {
 	must(t, "GarbageCollect", err)
 	if got != (store.GCResult{}) {
 		t.Errorf("GarbageCollect on an empty store: got %+v", got)
+	}
+}
+
+// testGCManyGrants collects more expired grants than a backend might delete
+// in one batch, of several kinds, interleaved with live ones.
+func testGCManyGrants(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := base
+	const n = 1234
+	kinds := []store.GrantKind{store.GrantAccessToken, store.GrantCode, "code_used"}
+	for i := range n {
+		g := newGrant(kinds[i%len(kinds)], fmt.Sprintf("k%05d", i))
+		g.CreatedAt = now.Add(-time.Hour)
+		g.ExpiresAt = now.Add(-time.Duration(i) * time.Second)
+		if i%10 == 0 {
+			g.ExpiresAt = now.Add(time.Minute) // alive
+		}
+		must(t, "PutGrant", s.PutGrant(ctx, g))
+	}
+	got, err := s.GarbageCollect(ctx, now, time.Hour)
+	must(t, "GarbageCollect", err)
+	alive := int64((n + 9) / 10)
+	if want := (store.GCResult{Grants: n - alive}); got != want {
+		t.Errorf("GarbageCollect: got %+v, want %+v", got, want)
+	}
+	for i := range n {
+		_, err := s.GetGrant(ctx, kinds[i%len(kinds)], fmt.Sprintf("k%05d", i), now)
+		if i%10 == 0 {
+			must(t, "GetGrant of a live grant", err)
+		} else if _, err := s.GetGrant(ctx, kinds[i%len(kinds)], fmt.Sprintf("k%05d", i), now.Add(-2*time.Hour)); err == nil {
+			t.Fatalf("grant k%05d survived GarbageCollect", i)
+		}
 	}
 }
