@@ -33,13 +33,48 @@
 // identifiable. Whatever the table cannot place is
 // network.ErrNotIdentifiable: never a guess.
 //
+// # Carrier-grade NAT (RFC 8045)
+//
+// A CGNAT or BNG that reports its port blocks in accounting sends the RFC
+// 8045 attributes, Extended-Type-1 (RFC 6929) attributes holding TLVs:
+// IP-Port-Range (241.6) with IP-Port-Alloc (natEvent: 1 allocation, 2
+// deallocation), IP-Port-Ext-IPv4-Addr (the public address) and
+// IP-Port-Range-Start/End; IP-Port-Limit-Info (241.5) and
+// IP-Port-Forwarding-Map (241.7) are validated but bind nothing. The
+// subscriber is named as for any session (Calling-Station-Id), and so are
+// the gateway, domain, session and times.
+//
+//   - In a Start or Interim-Update, an allocated block binds the public
+//     address's ports Start..End to the subscriber; a deallocated block
+//     ends that binding at the event's time while the session goes on.
+//   - A Stop ends the session's blocks on the addresses it names, whatever
+//     their IP-Port-Alloc (which may be absent there), and leaves the
+//     session's tombstone as usual.
+//   - A packet may carry several IP-Port-Range attributes; each block is its
+//     own binding (and write-ahead log record). Deallocations are applied
+//     before allocations.
+//   - A block is keyed only with a public IPv4 address and both range
+//     bounds, for TCP or for every protocol (IP-Port-Type absent): the
+//     table is not keyed by protocol and the HTTP listener sees TCP, so a
+//     UDP or ICMP block must not replace the owner of the same TCP ports.
+//     Blocks without these are skipped; internal addresses in the TLVs
+//     are not bound (Framed-IP-Address is).
+//
+// A malformed RFC 8045 attribute (a TLV shorter than its header or
+// overrunning the attribute, a known TLV of the wrong length, a port above
+// 65535, IP-Port-Alloc other than 1 or 2 or missing outside a Stop, a TLV
+// given twice, a range bound without the other or Start above End) makes
+// the whole packet unusable: it is acknowledged, since a retransmit cannot
+// fix it, applies nothing, and is counted as
+// numgate_radius_rejected_packets_total{reason="bad_nat_attribute"}.
+//
 // # Memory
 //
-// The table is 256 shards, each an open-addressing hash table of 8-byte
-// slots over a chunked slab of 40-byte pointer-free entries; gateways and
-// domains are interned to small integers and numbers are stored as integers.
-// That is 50 to 62 bytes per binding, so 10 million IPv4 and 10 million IPv6
-// bindings fit in about 1.2 GiB, and the garbage collector never scans them.
+// The table is 256 shards, each an open-addressing hash table holding its
+// 40-byte pointer-free entries inline; gateways and domains are interned to
+// small integers and numbers are stored as integers. That is 50 to 62 bytes
+// per binding, so 10 million IPv4 and 10 million IPv6 bindings fit in about
+// 1.2 GiB, and the garbage collector never scans them.
 //
 // # Server
 //

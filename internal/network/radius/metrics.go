@@ -19,13 +19,14 @@ const (
 	reasonInvalidMSISDN  = "invalid_msisdn"
 	reasonNoAddress      = "missing_address"
 	reasonBadAddress     = "bad_address"
+	reasonBadNATAttr     = "bad_nat_attribute" // a malformed RFC 8045 attribute
 	reasonTableFull      = "table_full"
 	reasonLogWriteFailed = "log_write_failed"
 )
 
 var allReasons = []string{reasonUnknownClient, reasonBadAuth, reasonMalformed, reasonNotAccounting,
 	reasonNoStatus, reasonNoSession, reasonNoMSISDN, reasonInvalidMSISDN, reasonNoAddress,
-	reasonBadAddress, reasonTableFull, reasonLogWriteFailed}
+	reasonBadAddress, reasonBadNATAttr, reasonTableFull, reasonLogWriteFailed}
 
 var allStatuses = []Status{StatusStart, StatusStop, StatusInterimUpdate, StatusAccountingOn, StatusAccountingOff, 0}
 

@@ -206,6 +206,9 @@ type item struct {
 	secret []byte
 	key    uint64
 	r      rec
+	// more holds the further CGNAT port blocks of a packet that reports
+	// several (one table record each: a record carries one block).
+	more []rec
 }
 
 // batch is a group of items written to the log together.
@@ -325,7 +328,7 @@ func (s *Server) handle(b []byte, src netip.AddrPort) (*item, verdict) {
 		s.m.duplicates.Inc()
 		return nil, verdictDrop
 	}
-	r, reason := s.decode(pkt, c, src)
+	r, more, reason := s.decode(pkt, c, src)
 	if reason != "" {
 		s.m.reject(reason)
 		s.dedup.finish(it.key)
@@ -343,7 +346,7 @@ func (s *Server) handle(b []byte, src netip.AddrPort) (*item, verdict) {
 		s.dedup.finish(it.key)
 		return it, verdictReply
 	}
-	it.r = r
+	it.r, it.more = r, more
 	return it, verdictApply
 }
 
@@ -359,13 +362,13 @@ func (s *Server) dedupKey(src netip.AddrPort, id byte, auth []byte) uint64 {
 	return h.Sum64()
 }
 
-// decode turns an authentic Accounting-Request into a table record, or names
-// why it cannot be used.
-func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec, string) {
+// decode turns an authentic Accounting-Request into a table record (plus
+// one more per further CGNAT port block), or names why it cannot be used.
+func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec, []rec, string) {
 	var r rec
 	st, err := rfc2866.AcctStatusType_Lookup(p)
 	if err != nil {
-		return r, reasonNoStatus
+		return r, nil, reasonNoStatus
 	}
 	r.status = Status(st)
 	if st > 255 {
@@ -383,14 +386,14 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 	r.start = r.at
 	switch r.status {
 	case StatusAccountingOn, StatusAccountingOff:
-		return r, ""
+		return r, nil, ""
 	case StatusStart, StatusStop, StatusInterimUpdate:
 	default:
-		return r, ""
+		return r, nil, ""
 	}
 	session := rfc2866.AcctSessionID_Get(p)
 	if len(session) == 0 {
-		return r, reasonNoSession
+		return r, nil, reasonNoSession
 	}
 	r.session = SessionHash(string(session))
 	if r.status != StatusStart {
@@ -402,18 +405,18 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 	if r.status != StatusStop {
 		cs, err := rfc2865.CallingStationID_Lookup(p)
 		if err != nil {
-			return r, reasonNoMSISDN
+			return r, nil, reasonNoMSISDN
 		}
 		n, ok := normaliseMSISDN(cs)
 		if !ok {
-			return r, reasonInvalidMSISDN
+			return r, nil, reasonInvalidMSISDN
 		}
 		r.number = n
 	}
 	if a, err := rfc2865.FramedIPAddress_Lookup(p); err == nil {
 		ip, ok := netip.AddrFromSlice(a)
 		if !ok || !ip.Unmap().Is4() {
-			return r, reasonBadAddress
+			return r, nil, reasonBadAddress
 		}
 		r.v4 = v4key(ip.Unmap())
 		r.flags |= hasV4
@@ -421,7 +424,7 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 	if raw, ok := p.Lookup(rfc3162.FramedIPv6Prefix_Type); ok {
 		pfx, perr := radius.IPv6Prefix(raw)
 		if perr != nil {
-			return r, reasonBadAddress
+			return r, nil, reasonBadAddress
 		}
 		ones, _ := pfx.Mask.Size()
 		if ones >= 64 {
@@ -430,10 +433,73 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 			r.flags |= hasV6
 		}
 	}
-	if r.flags == 0 {
-		return r, reasonNoAddress
+	ranges, err := portRanges(p)
+	if err != nil {
+		return r, nil, reasonBadNATAttr
 	}
-	return r, ""
+	more, reason := natRecs(&r, ranges)
+	if reason != "" {
+		return r, nil, reason
+	}
+	if r.flags == 0 {
+		return r, nil, reasonNoAddress
+	}
+	return r, more, ""
+}
+
+// natRecs turns the IP-Port-Range attributes of a Start, Interim-Update or
+// Stop into table records (RFC 8045 IP-Port-Alloc semantics):
+//
+//   - in a Start or Interim-Update, an allocation binds the block to the
+//     subscriber and a deallocation releases it, ending its binding at the
+//     event's time while the session goes on (no tombstone);
+//   - in a Stop every block ends with the session, whatever IP-Port-Alloc
+//     says (it may be absent there; elsewhere it is required).
+//
+// A record holds one block, so r takes the first block and every further
+// block gets a record of its own (a copy of r's session fields). Releases
+// come before allocations, so that a packet which moves a subscriber from
+// one block to another ends up with the new block bound. Blocks the table
+// cannot key (no public IPv4 address, no port range, a protocol other than
+// TCP) are skipped.
+func natRecs(r *rec, ranges []portRange) ([]rec, string) {
+	if len(ranges) == 0 {
+		return nil, ""
+	}
+	var releases, binds []rec
+	base := *r
+	base.flags = hasNAT
+	for i := range ranges {
+		pr := &ranges[i]
+		if pr.alloc == 0 && r.status != StatusStop {
+			return nil, reasonBadNATAttr // IP-Port-Alloc is mandatory (RFC 8045)
+		}
+		if !pr.bindable() {
+			continue
+		}
+		nr := base
+		nr.natAddr, nr.natLo, nr.natHi = v4key32(pr.ext), pr.lo, pr.hi
+		if r.status != StatusStop && pr.alloc == portDeallocation {
+			nr.flags |= natRelease
+			releases = append(releases, nr)
+		} else {
+			binds = append(binds, nr)
+		}
+	}
+	if len(releases) == 0 && len(binds) > 0 {
+		// The common case, one block: it joins r, no further record.
+		r.natAddr, r.natLo, r.natHi = binds[0].natAddr, binds[0].natLo, binds[0].natHi
+		r.flags |= hasNAT
+		binds = binds[1:]
+	}
+	more := append(releases, binds...)
+	if r.flags == 0 && len(more) > 0 {
+		*r, more = more[0], more[1:]
+	}
+	if len(more) == 0 {
+		more = nil
+	}
+	return more, ""
 }
 
 // nasIdentity names the gateway within its client: NAS-Identifier, else
@@ -490,16 +556,25 @@ func (s *Server) applyLoop() {
 			applied, err := s.table.apply(&it.r)
 			if err != nil {
 				// Only the gateway/domain limits fail here; acknowledging
-				// would lose the event, so the gateway retries.
+				// would lose the event, so the gateway retries. The
+				// further records of the item share its gateway and
+				// domain, so nothing of it was applied.
 				s.m.reject(reasonTableFull)
 				s.dedup.forget(it.key)
 				continue
+			}
+			for i := range it.more {
+				ok, _ := s.table.apply(&it.more[i])
+				applied = applied || ok
 			}
 			if !applied {
 				s.m.stale.Inc()
 			}
 			if s.wal != nil {
 				buf = appendRec(buf, &it.r)
+				for i := range it.more {
+					buf = appendRec(buf, &it.more[i])
+				}
 			}
 			kept = append(kept, it)
 		}

@@ -246,7 +246,7 @@ type rec struct {
 	natAddr uint32
 	natLo   uint16
 	natHi   uint16
-	flags   uint8 // hasV4 | hasV6 | hasNAT
+	flags   uint8 // hasV4 | hasV6 | hasNAT, natRelease
 	at      uint32
 	start   uint32
 }
@@ -255,6 +255,10 @@ const (
 	hasV4 = 1 << iota
 	hasV6
 	hasNAT
+	// natRelease marks a record of a Start or Interim-Update that releases
+	// its NAT block (RFC 8045 deallocation) while the session goes on: the
+	// block's binding ends at the event's time and no tombstone is left.
+	natRelease
 )
 
 // toRec validates ev and converts it.
@@ -354,6 +358,10 @@ func (t *Table) apply(r *rec) (bool, error) {
 			t.natStop(dom, gw, r)
 		}
 		return true, nil
+	}
+	if r.flags&natRelease != 0 {
+		// Ending a binding is safe whatever the session's state.
+		return t.natRelease(dom, gw, r), nil
 	}
 	tsh.mu.RLock()
 	_, dead := tsh.tombs[tk]
@@ -522,10 +530,25 @@ func (t *Table) natUpsert(dom, gw uint32, r *rec) bool {
 		if b.hi < r.natLo || b.lo > r.natHi {
 			continue
 		}
-		if b.e.gw == gw && b.e.session == r.session {
-			if b.e.stop != 0 {
-				return false // a stopped session never comes back
+		same := b.e.gw == gw && b.e.session == r.session
+		if b.e.stop != 0 {
+			// Ports whose binding ended are taken by a report made after
+			// the end, owned from the report on (when they were
+			// allocated in between is unknown): another session's,
+			// however old that session is, from the second of the end
+			// on; the same session's block it released (a stopped
+			// session never gets here, its tombstone turned the report
+			// away before) from the second after, so that a late report
+			// of the allocation the release ended changes nothing.
+			if r.at > b.e.stop || (!same && r.at == b.e.stop) {
+				ne.e.start = max(ne.e.start, r.at)
+				continue
 			}
+			if same {
+				return false
+			}
+		}
+		if same {
 			ne.e.start = min(ne.e.start, b.e.start)
 			continue
 		}
@@ -555,6 +578,27 @@ func (t *Table) natUpsert(dom, gw uint32, r *rec) bool {
 	return true
 }
 
+// natRelease ends, at the event's time, the session's live blocks on the
+// record's public address that lie within its port range, and reports
+// whether there were any.
+func (t *Table) natRelease(dom, gw uint32, r *rec) bool {
+	ns := t.natShard(r.natAddr)
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	released := false
+	for i := range ns.m[r.natAddr] {
+		b := &ns.m[r.natAddr][i]
+		if b.e.gw == gw && b.e.session == r.session && b.e.kdom == dom && b.e.stop == 0 && r.natLo <= b.lo && b.hi <= r.natHi {
+			b.e.stop = max(r.at, 1)
+			t.liveNAT.Add(-1)
+			released = true
+		}
+	}
+	return released
+}
+
+// natStop ends every live block of the stopped session on the record's
+// public address.
 func (t *Table) natStop(dom, gw uint32, r *rec) {
 	ns := t.natShard(r.natAddr)
 	ns.mu.Lock()
