@@ -235,8 +235,8 @@ func (c Config) Limits() (perClient, perNumber ratelimit.Limit, err error) {
 type Attempts struct {
 	// Lifetime is how long an attempt waits for its device.
 	Lifetime Duration `yaml:"lifetime"`
-	// Retain is how long finished attempts are kept for audit before
-	// garbage collection.
+	// Retain is how long finished attempts, and ended webhook deliveries,
+	// are kept for audit before garbage collection.
 	Retain Duration `yaml:"retain"`
 }
 

@@ -298,6 +298,7 @@ func (n *Notifier) record(ctx context.Context, d store.Delivery, result string, 
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	r.UpdatedAt = n.now()
 	if err := n.store.RecordTry(wctx, r); err != nil {
 		// The lease runs out and the delivery is tried again: at least once.
 		n.log.Error("webhook outbox: recording a try", "delivery", d.ID, "kind", d.Kind, "error", err)

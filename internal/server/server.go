@@ -325,8 +325,8 @@ func (s *Server) collectGarbage(ctx context.Context) {
 			s.log.Warn("garbage collection", "error", err)
 			continue
 		}
-		if res.Grants+res.Attempts > 0 {
-			s.log.Debug("garbage collected", "grants", res.Grants, "attempts", res.Attempts)
+		if res.Grants+res.Attempts+res.Deliveries > 0 {
+			s.log.Debug("garbage collected", "grants", res.Grants, "attempts", res.Attempts, "deliveries", res.Deliveries)
 		}
 	}
 }

@@ -46,8 +46,10 @@ type Outbox interface {
 	// (replicas) never receive the same delivery while its lease holds.
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
 	// RecordTry stores the result of one try of a claimed delivery: its new
-	// State, Tries, NextTryAt and LastError (other fields are ignored), and
-	// clears the lease. ErrNotFound if there is no such delivery.
+	// State, Tries, NextTryAt, LastError and UpdatedAt (when the try ended,
+	// on the caller's clock; zero means the store's clock; other fields are
+	// ignored), and clears the lease. ErrNotFound if there is no such
+	// delivery.
 	RecordTry(ctx context.Context, d Delivery) error
 	// GetDelivery returns a delivery or ErrNotFound.
 	GetDelivery(ctx context.Context, id string) (Delivery, error)

@@ -158,8 +158,10 @@ type Store interface {
 	// the store.
 	RedeemGrant(ctx context.Context, kind GrantKind, key string, now time.Time, fn func(Grant, Attempt) (Redemption, error)) (Grant, Attempt, error)
 
-	// GarbageCollect deletes grants that expired before now, and attempts
-	// whose deadline passed more than retain ago, and reports how many.
+	// GarbageCollect deletes grants that expired before now, attempts whose
+	// deadline passed more than retain ago, and webhook deliveries that
+	// ended (delivered or failed) more than retain ago, and reports how
+	// many. A pending delivery is never removed.
 	GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (GCResult, error)
 
 	// Close releases the backend's resources.
@@ -178,6 +180,7 @@ type Redemption struct {
 
 // GCResult counts what GarbageCollect removed.
 type GCResult struct {
-	Grants   int64
-	Attempts int64
+	Grants     int64
+	Attempts   int64
+	Deliveries int64
 }

@@ -33,6 +33,8 @@ WHERE state IN ('created', 'device_seen') AND deadline < $1
 ORDER BY deadline, id LIMIT $2`
 	sqlGCGrants   = `DELETE FROM grants WHERE expires_at <= $1`
 	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < $1`
+	// sqlGCDeliveries removes ended deliveries; index deliveries_ended.
+	sqlGCDeliveries = `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < $1`
 )
 
 // errIDChanged is returned when an UpdateAttempt function changes the ID.
@@ -153,10 +155,11 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time, retain time.D
 	b := &pgx.Batch{}
 	b.Queue(sqlGCGrants, now)
 	b.Queue(sqlGCAttempts, now.Add(-retain))
+	b.Queue(sqlGCDeliveries, now.Add(-retain))
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var r store.GCResult
-	for _, n := range []*int64{&r.Grants, &r.Attempts} {
+	for _, n := range []*int64{&r.Grants, &r.Attempts, &r.Deliveries} {
 		tag, err := br.Exec()
 		if err != nil {
 			return store.GCResult{}, fmt.Errorf("postgres: garbage collect: %w", err)

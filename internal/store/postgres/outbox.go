@@ -77,7 +77,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 // lease and stamps UpdatedAt with the store's clock; store.ErrNotFound if
 // there is no such delivery.
 func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
-	tag, err := s.pool.Exec(ctx, sqlRecordTry, d.ID, d.State, d.Tries, d.NextTryAt, d.LastError, time.Time{}, s.now())
+	updated := d.UpdatedAt
+	if updated.IsZero() {
+		updated = s.now()
+	}
+	tag, err := s.pool.Exec(ctx, sqlRecordTry, d.ID, d.State, d.Tries, d.NextTryAt, d.LastError, time.Time{}, updated)
 	return exactlyOne("record try", tag, err, store.ErrNotFound)
 }
 

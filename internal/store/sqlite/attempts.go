@@ -36,6 +36,8 @@ WHERE id = ?`
 WHERE state IN ('created', 'device_seen') AND deadline < ?
 ORDER BY deadline, id LIMIT ?`
 	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < ?`
+	// sqlGCDeliveries removes ended deliveries; index deliveries_ended.
+	sqlGCDeliveries = `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ?`
 )
 
 // errIDChanged is returned when an UpdateAttempt function changes the ID.
@@ -163,11 +165,18 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time, retain time.D
 		return store.GCResult{}, err
 	}
 	err = s.wr.hold(ctx, func(ctx context.Context) error {
-		res, err := s.gcAttempts.ExecContext(ctx, unixMicro(now.Add(-retain)))
+		before := unixMicro(now.Add(-retain))
+		res, err := s.gcAttempts.ExecContext(ctx, before)
 		if err != nil {
 			return err
 		}
-		r.Attempts, err = res.RowsAffected()
+		if r.Attempts, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if res, err = s.gcDeliveries.ExecContext(ctx, before); err != nil {
+			return err
+		}
+		r.Deliveries, err = res.RowsAffected()
 		return err
 	})
 	if err != nil {

@@ -86,9 +86,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 // lease and stamps UpdatedAt with the store's clock; store.ErrNotFound if
 // there is no such delivery.
 func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
+	updated := d.UpdatedAt
+	if updated.IsZero() {
+		updated = s.now()
+	}
 	return s.wr.hold(ctx, func(ctx context.Context) error {
 		res, err := s.recordTry.ExecContext(ctx, d.State, d.Tries, unixMicro(d.NextTryAt), d.LastError,
-			zeroMicro, unixMicro(s.now()), d.ID)
+			zeroMicro, unixMicro(updated), d.ID)
 		return s.exactlyOne("record try", res, err, store.ErrNotFound)
 	})
 }

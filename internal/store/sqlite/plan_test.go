@@ -23,6 +23,7 @@ func TestQueryPlans(t *testing.T) {
 		{"expired grants after a key", sqlExpiredGrantsAfter, "SEARCH grants USING PRIMARY KEY"},
 		{"delete an expired grant", sqlGCGrant, "SEARCH grants USING PRIMARY KEY"},
 		{"delete old attempts", sqlGCAttempts, "SEARCH attempts USING INDEX attempts_deadline"},
+		{"delete ended deliveries", sqlGCDeliveries, "SEARCH deliveries USING INDEX deliveries_ended"},
 		{"get an attempt", sqlGetAttempt, "SEARCH attempts USING PRIMARY KEY"},
 	}
 	for _, tt := range tests {

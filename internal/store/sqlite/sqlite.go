@@ -43,7 +43,7 @@ type Store struct {
 	putGrant, getGrant, getGrantW, consumeGrant        *sql.Stmt
 	deleteGrant                                        *sql.Stmt
 	expiredGrants, expiredGrantsAfter, gcGrant         *sql.Stmt
-	gcAttempts                                         *sql.Stmt
+	gcAttempts, gcDeliveries                           *sql.Stmt
 	enqueue, claim, recordTry, getDelivery             *sql.Stmt
 
 	closeOnce sync.Once
@@ -217,6 +217,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{r, &s.expiredGrantsAfter, sqlExpiredGrantsAfter},
 		{w, &s.gcGrant, sqlGCGrant},
 		{w, &s.gcAttempts, sqlGCAttempts},
+		{w, &s.gcDeliveries, sqlGCDeliveries},
 		{w, &s.enqueue, sqlEnqueue},
 		{w, &s.claim, sqlClaim},
 		{w, &s.recordTry, sqlRecordTry},

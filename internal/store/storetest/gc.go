@@ -12,6 +12,7 @@ var gcTests = []test{
 	{"RemovesExpired", testGCRemovesExpired},
 	{"Empty", testGCEmpty},
 	{"ManyGrants", testGCManyGrants},
+	{"Deliveries", testGCDeliveries},
 }
 
 func testGCRemovesExpired(t *testing.T, s store.Store) {
@@ -127,5 +128,52 @@ func testGCManyGrants(t *testing.T, s store.Store) {
 		} else if _, err := s.GetGrant(ctx, kinds[i%len(kinds)], fmt.Sprintf("k%05d", i), now.Add(-2*time.Hour)); err == nil {
 			t.Fatalf("grant k%05d survived GarbageCollect", i)
 		}
+	}
+}
+
+// testGCDeliveries: webhook deliveries that ended (delivered or failed)
+// more than retain ago are removed; recent ones stay, and a pending one
+// stays however old it is, still claimable: the outbox loses nothing.
+func testGCDeliveries(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const retain = time.Hour
+	now := base
+	deliveries := []struct {
+		id      string
+		state   string
+		ended   time.Duration // UpdatedAt, from now
+		removed bool
+	}{
+		{"delivered-old", store.DeliveryDelivered, -retain - time.Minute, true},
+		{"failed-old", store.DeliveryFailed, -retain - time.Millisecond, true},
+		{"delivered-recent", store.DeliveryDelivered, -retain + time.Minute, false},
+		{"failed-recent", store.DeliveryFailed, -time.Second, false},
+		{"pending-old", store.DeliveryPending, -48 * time.Hour, false},
+	}
+	for _, d := range deliveries {
+		dv := newDelivery(d.id)
+		dv.CreatedAt, dv.UpdatedAt, dv.NextTryAt = now.Add(-72*time.Hour), now.Add(-72*time.Hour), now.Add(-72*time.Hour)
+		must(t, "EnqueueDelivery", s.EnqueueDelivery(ctx, dv))
+		dv.State, dv.Tries, dv.UpdatedAt, dv.NextTryAt = d.state, 1, now.Add(d.ended), now.Add(d.ended)
+		must(t, "RecordTry", s.RecordTry(ctx, dv))
+	}
+
+	got, err := s.GarbageCollect(ctx, now, retain)
+	must(t, "GarbageCollect", err)
+	if want := (store.GCResult{Deliveries: 2}); got != want {
+		t.Errorf("GarbageCollect: got %+v, want %+v", got, want)
+	}
+	for _, d := range deliveries {
+		_, err := s.GetDelivery(ctx, d.id)
+		if d.removed {
+			wantErr(t, "GetDelivery of collected delivery "+d.id, err, store.ErrNotFound)
+		} else {
+			must(t, "GetDelivery of kept delivery "+d.id, err)
+		}
+	}
+	claimed, err := s.ClaimDeliveries(ctx, now, time.Minute, 10)
+	must(t, "ClaimDeliveries", err)
+	if len(claimed) != 1 || claimed[0].ID != "pending-old" {
+		t.Errorf("claimed %d deliveries after GarbageCollect, want pending-old alone", len(claimed))
 	}
 }
