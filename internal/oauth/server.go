@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -164,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.conn == nil {
-		s.conn = peerConnection
+		s.conn = network.PeerConnection
 	}
 	if s.codeLife == 0 {
 		s.codeLife = defaultCodeLifetime
@@ -206,14 +204,3 @@ func (s *Server) AuthorizeHandler() http.Handler { return http.HandlerFunc(s.ser
 // dialects can mount it under another path too. A client assertion's aud may
 // name the URL it was actually sent to (under the issuer's origin).
 func (s *Server) TokenHandler() http.Handler { return http.HandlerFunc(s.serveToken) }
-
-// peerConnection is the default Config.Connection: the TCP peer, untrusted.
-func peerConnection(r *http.Request) network.Connection {
-	c := network.Connection{Header: r.Header}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		c.Addr, c.Port = ap.Addr().Unmap(), ap.Port()
-	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.Addr, _ = netip.ParseAddr(host)
-	}
-	return c
-}

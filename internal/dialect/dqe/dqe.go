@@ -143,7 +143,7 @@ func New(cfg Config) (*API, error) {
 		region: cfg.DefaultRegion, lifetime: cfg.Lifetime, retention: cfg.ResultRetention,
 	}
 	if a.conn == nil {
-		a.conn = dialectkit.PeerConnection
+		a.conn = network.PeerConnection
 	}
 	if a.now == nil {
 		a.now = time.Now

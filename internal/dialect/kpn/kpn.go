@@ -192,7 +192,7 @@ func New(cfg Config) (*API, error) {
 		a.notifier = nil // a typed nil (*notify.Notifier)(nil) means none too
 	}
 	if a.conn == nil {
-		a.conn = dialectkit.PeerConnection
+		a.conn = network.PeerConnection
 	}
 	if a.operator == nil {
 		a.operator = regionOnly

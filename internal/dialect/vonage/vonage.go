@@ -150,7 +150,7 @@ func New(cfg Config) (*API, error) {
 		lifetime: cfg.Lifetime, maxJWT: cfg.MaxJWTLifetime,
 	}
 	if a.conn == nil {
-		a.conn = dialectkit.PeerConnection
+		a.conn = network.PeerConnection
 	}
 	if a.now == nil {
 		a.now = time.Now
