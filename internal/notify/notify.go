@@ -298,8 +298,15 @@ func (n *Notifier) record(ctx context.Context, d store.Delivery, result string, 
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	r.UpdatedAt = n.now()
-	if err := n.store.RecordTry(wctx, r); err != nil {
+	r.UpdatedAt, r.LeaseUntil = n.now(), d.LeaseUntil // fenced by the claim's lease
+	err := n.store.RecordTry(wctx, r)
+	if errors.Is(err, store.ErrConflict) {
+		// The try outlasted the lease and another claim took the delivery:
+		// its result stands; the receiver dedupes by Idempotency-Key.
+		n.log.Warn("webhook outbox: lease lost before the try was recorded", "delivery", d.ID, "kind", d.Kind)
+		return
+	}
+	if err != nil {
 		// The lease runs out and the delivery is tried again: at least once.
 		n.log.Error("webhook outbox: recording a try", "delivery", d.ID, "kind", d.Kind, "error", err)
 	}

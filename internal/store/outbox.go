@@ -48,8 +48,12 @@ type Outbox interface {
 	// RecordTry stores the result of one try of a claimed delivery: its new
 	// State, Tries, NextTryAt, LastError and UpdatedAt (when the try ended,
 	// on the caller's clock; zero means the store's clock; other fields are
-	// ignored), and clears the lease. ErrNotFound if there is no such
-	// delivery.
+	// ignored), and clears the lease. LeaseUntil, when not zero, fences the
+	// write: it must be the lease the caller's claim set, on a delivery
+	// still pending; if the lease ran out and another claim took the
+	// delivery, or a result was recorded already, nothing is written and
+	// ErrConflict returned, so a slow replica cannot overwrite a newer
+	// result. ErrNotFound if there is no such delivery.
 	RecordTry(ctx context.Context, d Delivery) error
 	// GetDelivery returns a delivery or ErrNotFound.
 	GetDelivery(ctx context.Context, id string) (Delivery, error)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,7 +35,8 @@ WHERE d.id = due.id
 RETURNING d.id, d.kind, d.url, d.headers, d.body, d.state, d.tries, d.next_try_at,
 	d.lease_until, d.last_error, d.created_at, d.updated_at`
 	sqlRecordTry = `UPDATE deliveries SET state = $2, tries = $3, next_try_at = $4, last_error = $5,
-lease_until = $6, updated_at = $7 WHERE id = $1`
+lease_until = $6, updated_at = $7
+WHERE id = $1 AND (NOT $8 OR (state = 'pending' AND lease_until = $9))`
 	sqlGetDelivery = `SELECT ` + deliveryCols + ` FROM deliveries WHERE id = $1`
 )
 
@@ -73,16 +75,24 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	return out, nil
 }
 
-// RecordTry stores d's State, Tries, NextTryAt and LastError, clears the
-// lease and stamps UpdatedAt with the store's clock; store.ErrNotFound if
-// there is no such delivery.
+// RecordTry stores d's State, Tries, NextTryAt, LastError and UpdatedAt
+// (the store's clock when zero) and clears the lease, fenced by
+// d.LeaseUntil when set (store.Outbox).
 func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
 	updated := d.UpdatedAt
 	if updated.IsZero() {
 		updated = s.now()
 	}
-	tag, err := s.pool.Exec(ctx, sqlRecordTry, d.ID, d.State, d.Tries, d.NextTryAt, d.LastError, time.Time{}, updated)
-	return exactlyOne("record try", tag, err, store.ErrNotFound)
+	fenced := !d.LeaseUntil.IsZero()
+	tag, err := s.pool.Exec(ctx, sqlRecordTry, d.ID, d.State, d.Tries, d.NextTryAt, d.LastError, time.Time{}, updated,
+		fenced, d.LeaseUntil)
+	err = exactlyOne("record try", tag, err, store.ErrNotFound)
+	if fenced && errors.Is(err, store.ErrNotFound) {
+		if _, gerr := s.GetDelivery(ctx, d.ID); gerr == nil {
+			return fmt.Errorf("postgres: record try: the lease is no longer the caller's: %w", store.ErrConflict)
+		}
+	}
+	return err
 }
 
 // GetDelivery returns a delivery or store.ErrNotFound.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,7 +25,8 @@ WHERE id IN (
 	ORDER BY next_try_at, id LIMIT ?)
 RETURNING ` + deliveryCols
 	sqlRecordTry = `UPDATE deliveries SET state = ?, tries = ?, next_try_at = ?, last_error = ?,
-lease_until = ?, updated_at = ? WHERE id = ?`
+lease_until = ?, updated_at = ?
+WHERE id = ? AND (? = 0 OR (state = 'pending' AND lease_until = ?))`
 	sqlGetDelivery = `SELECT ` + deliveryCols + ` FROM deliveries WHERE id = ?`
 )
 
@@ -82,19 +84,26 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	return out, nil
 }
 
-// RecordTry stores d's State, Tries, NextTryAt and LastError, clears the
-// lease and stamps UpdatedAt with the store's clock; store.ErrNotFound if
-// there is no such delivery.
+// RecordTry stores d's State, Tries, NextTryAt, LastError and UpdatedAt
+// (the store's clock when zero) and clears the lease, fenced by
+// d.LeaseUntil when set (store.Outbox).
 func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
 	updated := d.UpdatedAt
 	if updated.IsZero() {
 		updated = s.now()
 	}
-	return s.wr.hold(ctx, func(ctx context.Context) error {
+	fenced := !d.LeaseUntil.IsZero()
+	err := s.wr.hold(ctx, func(ctx context.Context) error {
 		res, err := s.recordTry.ExecContext(ctx, d.State, d.Tries, unixMicro(d.NextTryAt), d.LastError,
-			zeroMicro, unixMicro(updated), d.ID)
+			zeroMicro, unixMicro(updated), d.ID, fenced, unixMicro(d.LeaseUntil))
 		return s.exactlyOne("record try", res, err, store.ErrNotFound)
 	})
+	if fenced && errors.Is(err, store.ErrNotFound) {
+		if _, gerr := s.GetDelivery(ctx, d.ID); gerr == nil {
+			return fmt.Errorf("sqlite: record try: the lease is no longer the caller's: %w", store.ErrConflict)
+		}
+	}
+	return err
 }
 
 // GetDelivery returns a delivery or store.ErrNotFound.

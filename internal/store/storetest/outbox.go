@@ -22,6 +22,7 @@ var outboxTests = []test{
 	{"ConcurrentClaimers", testOutboxConcurrentClaimers},
 	{"RecordTry", testOutboxRecordTry},
 	{"RecordTryMissing", testOutboxRecordTryMissing},
+	{"RecordTryFenced", testOutboxRecordTryFenced},
 }
 
 func newDelivery(id string) store.Delivery {
@@ -340,4 +341,43 @@ func testOutboxRecordTryMissing(t *testing.T, s store.Store) {
 	d := newDelivery("no-such-delivery")
 	d.Tries = 1
 	wantErr(t, "RecordTry", s.RecordTry(t.Context(), d), store.ErrNotFound)
+}
+
+// testOutboxRecordTryFenced: a replica whose lease ran out while it tried
+// a delivery, and which another replica claimed since, cannot record its
+// result over the newer claim's; nor can a result be recorded twice under
+// one lease. The newer claim's result is the one kept.
+func testOutboxRecordTryFenced(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, "EnqueueDelivery", s.EnqueueDelivery(ctx, newDelivery("fenced")))
+	first, err := s.ClaimDeliveries(ctx, base, time.Minute, 1)
+	must(t, "first ClaimDeliveries", err)
+	second, err := s.ClaimDeliveries(ctx, base.Add(2*time.Minute), time.Minute, 1) // the first lease ran out
+	must(t, "second ClaimDeliveries", err)
+	if len(first) != 1 || len(second) != 1 {
+		t.Fatalf("claims: got %d and %d deliveries, want one each", len(first), len(second))
+	}
+
+	stale := first[0]
+	stale.State, stale.Tries, stale.NextTryAt, stale.LastError = store.DeliveryPending, 1, base.Add(time.Hour), "timeout"
+	wantErr(t, "RecordTry under the lost lease", s.RecordTry(ctx, stale), store.ErrConflict)
+	got, err := s.GetDelivery(ctx, "fenced")
+	must(t, "GetDelivery", err)
+	if got.Tries != 0 || got.LastError != "" || !got.LeaseUntil.Equal(second[0].LeaseUntil) {
+		t.Fatalf("after the refused write: tries %d, last error %q, lease %v; want it unchanged", got.Tries, got.LastError, got.LeaseUntil)
+	}
+
+	fresh := second[0]
+	fresh.State, fresh.Tries = store.DeliveryDelivered, 1
+	must(t, "RecordTry under the current lease", s.RecordTry(ctx, fresh))
+	wantErr(t, "RecordTry twice under one lease", s.RecordTry(ctx, fresh), store.ErrConflict)
+	wantErr(t, "RecordTry of the stale result after delivery", s.RecordTry(ctx, stale), store.ErrConflict)
+	got, err = s.GetDelivery(ctx, "fenced")
+	must(t, "GetDelivery", err)
+	if got.State != store.DeliveryDelivered || got.Tries != 1 {
+		t.Errorf("final delivery: state %s, tries %d; want delivered after 1 try", got.State, got.Tries)
+	}
+	missing := newDelivery("no-such-delivery")
+	missing.LeaseUntil = base
+	wantErr(t, "fenced RecordTry of a missing delivery", s.RecordTry(ctx, missing), store.ErrNotFound)
 }
