@@ -114,8 +114,14 @@ func ParseLimit(s string) (Limit, error) {
 // DefaultMaxKeys bounds each table when Config.MaxKeys is zero.
 const DefaultMaxKeys = 1 << 20
 
-// pruneEvery is how often idle buckets are dropped.
-const pruneEvery = time.Minute
+// pruneEvery is how often idle buckets are dropped; pruneFullEvery, how
+// often at most while the table is full (a prune walks the whole table
+// under its lock: once per request would let a flood of new keys make
+// every request pay for it).
+const (
+	pruneEvery     = time.Minute
+	pruneFullEvery = time.Second
+)
 
 // Config configures a Limiter.
 type Config struct {
@@ -193,7 +199,8 @@ func (t *table) reserve(key string, now time.Time) (*rate.Reservation, error) {
 		return nil, nil
 	}
 	t.mu.Lock()
-	if now.Sub(t.lastPrune) >= pruneEvery || len(t.buckets) >= t.maxKeys {
+	sincePrune := now.Sub(t.lastPrune)
+	if sincePrune >= pruneEvery || (len(t.buckets) >= t.maxKeys && sincePrune >= pruneFullEvery) {
 		t.prune(now)
 	}
 	b, ok := t.buckets[key]

@@ -137,7 +137,11 @@ func TestBounded(t *testing.T) {
 	if got := l.numbers.size(); got != 100 {
 		t.Fatalf("table holds %d buckets, want the bound 100", got)
 	}
-	clk.t = clk.t.Add(time.Minute) // every bucket is full again
+	clk.t = clk.t.Add(15 * time.Second) // half a token back in each bucket: none full yet
+	if err := l.Allow("app", "newer"); err != nil || l.numbers.size() != 100 {
+		t.Fatalf("full table of busy buckets: %v, %d buckets; want the new key through and nothing dropped", err, l.numbers.size())
+	}
+	clk.t = clk.t.Add(45 * time.Second) // every bucket is full again
 	if err := l.Allow("app", "n0"); err != nil {
 		t.Fatal(err)
 	}
