@@ -7,7 +7,7 @@ import (
 )
 
 // TestQueryPlans checks that the statements run per grant or per page by
-// GarbageCollect use an index: a full scan in any of them would make
+// GarbageCollect, and the redemption's read, use an index: a full scan in any of them would make
 // collecting N grants cost N²/batch row visits, or hold the writer for a
 // scan. Only the first page of expired grants may scan.
 func TestQueryPlans(t *testing.T) {
@@ -25,6 +25,7 @@ func TestQueryPlans(t *testing.T) {
 		{"delete old attempts", sqlGCAttempts, "SEARCH attempts USING INDEX attempts_deadline"},
 		{"delete ended deliveries", sqlGCDeliveries, "SEARCH deliveries USING INDEX deliveries_ended"},
 		{"get an attempt", sqlGetAttempt, "SEARCH attempts USING PRIMARY KEY"},
+		{"redeem a grant", sqlRedeemGrant, "SEARCH g USING PRIMARY KEY (kind=? AND key=?); SEARCH a USING PRIMARY KEY (id=?)"},
 	}
 	for _, tt := range tests {
 		rows, err := s.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tt.query, 1, 2, 3, 4)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -10,7 +9,20 @@ import (
 	"github.com/numgate/numgate/internal/store"
 )
 
-const sqlDeleteGrant = `DELETE FROM grants WHERE kind = ? AND key = ?`
+const (
+	// sqlRedeemGrant reads an unexpired grant and its attempt in one
+	// statement (two B-tree seeks, one statement execution). The attempt's
+	// columns are NULL when it is missing, hence the IFNULLs; a grant with
+	// no attempt ID has none.
+	sqlRedeemGrant = `SELECT g.kind, g.key, g.client_id, g.attempt_id, g.data, g.created_at, g.expires_at,
+IFNULL(a.id, ''), IFNULL(a.client_id, ''), IFNULL(a.dialect, ''), IFNULL(a.state, ''), IFNULL(a.outcome, ''),
+IFNULL(a.claimed_number, ''), IFNULL(a.claimed_hash, ''), IFNULL(a.device_number, ''), IFNULL(a.device_hash, ''),
+IFNULL(a.identified_by, ''), IFNULL(a.device_addr, ''), IFNULL(a.user_agent, ''),
+IFNULL(a.created_at, 0), IFNULL(a.updated_at, 0), IFNULL(a.deadline, 0), a.data
+FROM grants AS g LEFT JOIN attempts AS a ON g.attempt_id <> '' AND a.id = g.attempt_id
+WHERE g.kind = ? AND g.key = ? AND g.expires_at > ?`
+	sqlDeleteGrant = `DELETE FROM grants WHERE kind = ? AND key = ?`
+)
 
 // errAttemptChanged is returned when a RedeemGrant function returns an
 // attempt other than the grant's.
@@ -42,17 +54,13 @@ func (s *Store) RedeemGrant(ctx context.Context, kind store.GrantKind, key strin
 		at store.Attempt
 	)
 	err := s.wr.tx(ctx, "redeem grant", func(ctx context.Context) error {
-		var err error
-		g, err = scanGrant(s.getGrantW.QueryRowContext(ctx, string(kind), key, unixMicro(now)))
+		var (
+			old store.Attempt
+			err error
+		)
+		g, old, err = scanGrantAttempt(s.redeemGrant.QueryRowContext(ctx, string(kind), key, unixMicro(now)))
 		if err != nil {
 			return notFound("redeem grant", err)
-		}
-		var old store.Attempt
-		if g.AttemptID != "" {
-			old, err = scanAttempt(s.getAttemptW.QueryRowContext(ctx, g.AttemptID))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("sqlite: redeem grant: %w", err)
-			}
 		}
 		r, err := fn(g, old)
 		if err != nil {
@@ -83,4 +91,31 @@ func (s *Store) RedeemGrant(ctx context.Context, kind store.GrantKind, key strin
 	}
 	s.ck.wrote()
 	return g, at, nil
+}
+
+// scanGrantAttempt scans a row of sqlRedeemGrant: a grant and its attempt,
+// the zero Attempt when there is none.
+func scanGrantAttempt(sc scanner) (store.Grant, store.Attempt, error) {
+	var (
+		g                          store.Grant
+		a                          store.Attempt
+		kind                       string
+		gCreated, gExpires         int64
+		created, updated, deadline int64
+	)
+	if err := sc.Scan(&kind, &g.Key, &g.ClientID, &g.AttemptID, &g.Data, &gCreated, &gExpires,
+		&a.ID, &a.ClientID, &a.Dialect, &a.State, &a.Outcome, &a.ClaimedNumber, &a.ClaimedHash,
+		&a.DeviceNumber, &a.DeviceHash, &a.IdentifiedBy, &a.DeviceAddr, &a.UserAgent,
+		&created, &updated, &deadline, &a.Data); err != nil {
+		return store.Grant{}, store.Attempt{}, err
+	}
+	g.Kind = store.GrantKind(kind)
+	g.Data = nonEmpty(g.Data)
+	g.CreatedAt, g.ExpiresAt = fromMicro(gCreated), fromMicro(gExpires)
+	if a.ID == "" {
+		return g, store.Attempt{}, nil
+	}
+	a.CreatedAt, a.UpdatedAt, a.Deadline = fromMicro(created), fromMicro(updated), fromMicro(deadline)
+	a.Data = nonEmpty(a.Data)
+	return g, a, nil
 }

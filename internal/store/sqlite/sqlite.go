@@ -40,8 +40,8 @@ type Store struct {
 	createClient, getClient, listClients, deleteClient *sql.Stmt
 	createAttempt, getAttempt, getAttemptW, putAttempt *sql.Stmt
 	putAttemptSameDeadline, dueAttempts                *sql.Stmt
-	putGrant, getGrant, getGrantW, consumeGrant        *sql.Stmt
-	deleteGrant                                        *sql.Stmt
+	putGrant, getGrant, consumeGrant                   *sql.Stmt
+	deleteGrant, redeemGrant                           *sql.Stmt
 	expiredGrants, expiredGrantsAfter, gcGrant         *sql.Stmt
 	gcAttempts, gcDeliveries                           *sql.Stmt
 	enqueue, claim, recordTry, getDelivery             *sql.Stmt
@@ -210,8 +210,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{r, &s.dueAttempts, sqlDueAttempts},
 		{w, &s.putGrant, sqlPutGrant},
 		{r, &s.getGrant, sqlGetGrant},
-		{w, &s.getGrantW, sqlGetGrant},
 		{w, &s.deleteGrant, sqlDeleteGrant},
+		{w, &s.redeemGrant, sqlRedeemGrant},
 		{w, &s.consumeGrant, sqlConsumeGrant},
 		{r, &s.expiredGrants, sqlExpiredGrants},
 		{r, &s.expiredGrantsAfter, sqlExpiredGrantsAfter},
