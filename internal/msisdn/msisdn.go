@@ -12,8 +12,10 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ErrInvalid reports a string that is not an E.164 number with its leading '+'.
@@ -63,6 +65,10 @@ func MatchesHash(number, hexHash string) bool {
 // only form that may reach a log line.
 type Pseudonymizer struct {
 	key []byte
+	// macs holds keyed HMACs for reuse: Reset returns one to its keyed
+	// state, which spares each Pseudonym the key schedule (two SHA-256
+	// blocks) and the allocations of hmac.New.
+	macs sync.Pool
 }
 
 // NewPseudonymizer returns a Pseudonymizer keyed with key (at least 32 bytes).
@@ -70,17 +76,22 @@ func NewPseudonymizer(key []byte) (*Pseudonymizer, error) {
 	if len(key) < 32 {
 		return nil, errors.New("msisdn: pseudonymisation key must be at least 32 bytes")
 	}
-	return &Pseudonymizer{key: append([]byte(nil), key...)}, nil
+	p := &Pseudonymizer{key: append([]byte(nil), key...)}
+	p.macs.New = func() any { return hmac.New(sha256.New, p.key) }
+	return p, nil
 }
 
 // Pseudonym returns the hex HMAC-SHA-256 of number under the key, optionally
 // scoped by context strings (a client id makes it pairwise).
 func (p *Pseudonymizer) Pseudonym(number string, scope ...string) string {
-	m := hmac.New(sha256.New, p.key)
+	m := p.macs.Get().(hash.Hash)
+	defer p.macs.Put(m)
+	m.Reset()
 	for _, s := range scope {
 		m.Write([]byte(s))
 		m.Write([]byte{0})
 	}
 	m.Write([]byte(number))
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0]))
 }
