@@ -2,6 +2,7 @@ package radius
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"testing"
@@ -311,6 +312,16 @@ func TestTableChurn(t *testing.T) {
 		_, err := tab.Lookup("", addr, 0, sec(clock))
 		if live != (err == nil) {
 			t.Fatalf("%v: live=%v, lookup err=%v", addr, live, err)
+		}
+	}
+}
+
+func TestV6Key(t *testing.T) {
+	for _, s := range []string{"2001:db8:1:2:3:4:5:6", "::1", "ffff:ffff:ffff:ffff::", "fe80::1%eth0"} {
+		a := netip.MustParseAddr(s)
+		b := a.As16()
+		if got, want := v6key(a), binary.BigEndian.Uint64(b[:8]); got != want {
+			t.Errorf("v6key(%s) = %#x, want %#x", s, got, want)
 		}
 	}
 }

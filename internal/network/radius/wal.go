@@ -428,15 +428,15 @@ func (t *Table) dump(emit func([]byte)) int {
 			})
 		}
 		for i := range sh.tab {
-			e := &sh.tab[i]
-			if e.kdom == 0 {
+			if sh.tab[i].kdom == 0 {
 				continue
 			}
+			e := sh.get(i)
 			kind := byte('4')
 			if e.kdom>>30 == kindV6 {
 				kind = '6'
 			}
-			frame(func(b []byte) []byte { return entryRec(b, kind, e, e.kdom&(1<<30-1)) })
+			frame(func(b []byte) []byte { return entryRec(b, kind, &e, e.kdom&(1<<30-1)) })
 		}
 		sh.mu.RUnlock()
 	}
