@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -616,6 +618,8 @@ func (s *Server) compact() {
 // meanwhile: group commit) and only then answers their requests.
 func (s *Server) syncLoop(conn *net.UDPConn) {
 	var pending []*batch
+	bw := newBatchWriter(conn)
+	var replies []ipv4.Message
 	for b := range s.synced {
 		pending = append(pending[:0], b)
 	drain:
@@ -632,6 +636,7 @@ func (s *Server) syncLoop(conn *net.UDPConn) {
 		}
 		var synced []*os.File
 		ok := true
+		out := replies[:0]
 		for _, b := range pending {
 			if b.f == nil || containsFile(synced, b.f) {
 				continue
@@ -653,12 +658,54 @@ func (s *Server) syncLoop(conn *net.UDPConn) {
 				// Done before the answer leaves: a retransmit racing the
 				// answer must be answered again, not dropped as in flight.
 				s.dedup.finish(it.key)
-				s.reply(conn, it)
+				out = appendReply(out, it)
 			}
 			if b.close != nil {
 				b.close.Close()
 			}
 		}
+		sendReplies(bw, out)
+		replies = out
+	}
+}
+
+// batchWriter sends several datagrams in one system call (sendmmsg on
+// Linux): after a group commit, every acknowledgement of the group leaves
+// at once instead of one write each, which was a fifth of the ingest CPU.
+type batchWriter interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// newBatchWriter wraps conn for its address family (ipv4.Message and
+// ipv6.Message are one type). A dual-stack socket is an IPv6 one; x/net
+// maps IPv4 destinations for it.
+func newBatchWriter(conn *net.UDPConn) batchWriter {
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+		return ipv4.NewPacketConn(conn)
+	}
+	return ipv6.NewPacketConn(conn)
+}
+
+// appendReply appends the Accounting-Response to it (as reply builds it).
+func appendReply(ms []ipv4.Message, it *item) []ipv4.Message {
+	resp := radius.Packet{Code: radius.CodeAccountingResponse, Identifier: it.id, Authenticator: it.auth, Secret: it.secret}
+	b, err := resp.Encode()
+	if err != nil {
+		return ms
+	}
+	return append(ms, ipv4.Message{Buffers: [][]byte{b}, Addr: net.UDPAddrFromAddrPort(it.src)})
+}
+
+// sendReplies sends ms, as many per system call as the kernel takes. A
+// datagram the kernel refuses is skipped: like a lost answer, the NAS
+// retransmits and the dedup table answers again.
+func sendReplies(bw batchWriter, ms []ipv4.Message) {
+	for len(ms) > 0 {
+		n, err := bw.WriteBatch(ms, 0)
+		if err != nil {
+			n = max(n, 1)
+		}
+		ms = ms[n:]
 	}
 }
 

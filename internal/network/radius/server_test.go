@@ -3,6 +3,7 @@ package radius
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -48,6 +49,12 @@ func testLogger(t testing.TB) *slog.Logger {
 // startServer runs a server on a random loopback port until the test ends.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerOn(t, cfg, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+}
+
+// startServerOn runs a server listening on laddr until the test ends.
+func startServerOn(t testing.TB, cfg Config, laddr *net.UDPAddr) *testServer {
+	t.Helper()
 	if cfg.Clients == nil {
 		cfg.Clients = []NASClient{{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Secret: testSecret, Name: "lab"}}
 	}
@@ -60,7 +67,7 @@ func startServer(t testing.TB, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, err := net.ListenUDP("udp", laddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +218,29 @@ func TestServerLifecycle(t *testing.T) {
 	}
 	if got := ts.metric(t, "numgate_radius_packets_total", "type", "stop"); got != 1 {
 		t.Errorf("stop packets = %v", got)
+	}
+}
+
+// TestServerDualStack: on the default listen address (":1813", one
+// dual-stack IPv6 socket) the acknowledgements, sent in batches after each
+// group commit, reach gateways over IPv4 and over IPv6, and what they
+// acknowledge is applied.
+func TestServerDualStack(t *testing.T) {
+	clock := newClock(t0)
+	ts := startServerOn(t, Config{DataDir: t.TempDir(), Now: clock.Now, Clients: []NASClient{
+		{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Secret: testSecret, Name: "v4"},
+		{Prefix: netip.MustParsePrefix("::1/128"), Secret: testSecret, Name: "v6"},
+	}}, &net.UDPAddr{})
+	port := ts.addr[strings.LastIndex(ts.addr, ":")+1:]
+	if !strings.HasPrefix(ts.addr, "[::]:") {
+		t.Skipf("no dual-stack socket here (listening on %s)", ts.addr)
+	}
+	for i, gw := range []string{"127.0.0.1", "[::1]"} {
+		v4 := fmt.Sprintf("10.9.0.%d", i+1)
+		mustAck(t, gw+":"+port, acct{status: rfc2866.AcctStatusType_Value_Start, session: "ds-" + v4, calling: "31612345678", apn: "internet", v4: v4}.packet(testSecret))
+		if n, err := identify(ts.Table(), v4, clock.Now()); err != nil || n != alice {
+			t.Errorf("Start from %s: %s = %q, %v; want it applied", gw, v4, n, err)
+		}
 	}
 }
 
