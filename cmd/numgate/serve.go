@@ -77,9 +77,15 @@ NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
 			if err != nil {
 				return err
 			}
+			perClient, perNumber, _ := cfg.Limits() // validated by Load
 			log.Info("numgate listening", "addr", l.Addr().String(), "issuer", cfg.IssuerURL(),
 				"store", cfg.Store.Driver, "data", cfg.Data, "identification", cfg.IdentifierOrder(),
-				"demo_client", cfg.DemoClientEnabled())
+				"demo_client", cfg.DemoClientEnabled(), "rate_limit_per_client", perClient.String(),
+				"rate_limit_per_number", perNumber.String())
+			if cfg.Development() {
+				log.Warn("development defaults: demo client, virtual operator, private webhooks and no rate limits unless configured; " +
+					"set trusted_proxies or proxy_protocol, or listen on a public address, for production")
+			}
 			err = srv.Serve(ctx, l)
 			log.Info("numgate stopped")
 			return err

@@ -67,7 +67,7 @@ type Config struct {
 	// RateLimits bounds how often attempts start.
 	RateLimits RateLimits `yaml:"rate_limits"`
 	// DemoClient registers the documented demo client at start-up. Default:
-	// on when Listen is a loopback address, off otherwise.
+	// on in development (Config.Development), off otherwise.
 	DemoClient *bool `yaml:"demo_client"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
@@ -87,8 +87,8 @@ type Store struct {
 // unavailable, not eligible) ends the search.
 type Identification struct {
 	// Order lists identifiers by name: static, header, radius, virtual.
-	// Unset, it is static, header, radius — plus virtual when listening on
-	// a loopback address, so a public gateway never answers from the
+	// Unset, it is static, header, radius — plus virtual in development
+	// (Config.Development), so a public gateway never answers from the
 	// virtual operator unless told to.
 	Order []string `yaml:"order"`
 	// StaticBindings is the static bindings file (identifier "static").
@@ -193,14 +193,14 @@ type Webhooks struct {
 	// MaxDelay caps the backoff.
 	MaxDelay Duration `yaml:"max_delay"`
 	// AllowPrivate lets webhooks reach loopback and private addresses.
-	// Default: on when Listen is a loopback address, off otherwise.
+	// Default: on in development (Config.Development), off otherwise.
 	AllowPrivate *bool `yaml:"allow_private"`
 }
 
 // RateLimits bounds how often verification attempts start, in every
 // dialect: "N/s", "N/m", "N/h", "N/DURATION" or "off". Unset, both are off
-// on a loopback listener (a developer's machine, CI) and DefaultPerClient /
-// DefaultPerNumber otherwise.
+// in development (Config.Development: a developer's machine, CI) and
+// DefaultPerClient / DefaultPerNumber otherwise.
 type RateLimits struct {
 	// PerClient limits attempts per client.
 	PerClient string `yaml:"per_client"`
@@ -215,10 +215,10 @@ const (
 )
 
 // Limits returns the rate limits in force: as configured, or the defaults
-// of the listener (off on loopback).
+// (off in development).
 func (c Config) Limits() (perClient, perNumber ratelimit.Limit, err error) {
 	pc, pn := c.RateLimits.PerClient, c.RateLimits.PerNumber
-	if !c.loopback() {
+	if !c.Development() {
 		pc, pn = cmp.Or(pc, DefaultPerClient), cmp.Or(pn, DefaultPerNumber)
 	}
 	var errs []error
@@ -357,13 +357,13 @@ func (c Config) IssuerURL() string {
 }
 
 // IdentifierOrder returns the identification policy's order: as configured,
-// or by default static, header, radius, and virtual only on a loopback
-// listener (a developer's machine or CI).
+// or by default static, header, radius, and virtual only in development
+// (a developer's machine or CI).
 func (c Config) IdentifierOrder() []string {
 	if len(c.Identification.Order) > 0 {
 		return c.Identification.Order
 	}
-	if c.loopback() {
+	if c.Development() {
 		return []string{"static", "header", "radius", "virtual"}
 	}
 	return []string{"static", "header", "radius"}
@@ -375,7 +375,7 @@ func (c Config) WebhooksAllowPrivate() bool {
 	if c.Webhooks.AllowPrivate != nil {
 		return *c.Webhooks.AllowPrivate
 	}
-	return c.loopback()
+	return c.Development()
 }
 
 // DemoClientEnabled reports whether the demo client is registered.
@@ -383,7 +383,17 @@ func (c Config) DemoClientEnabled() bool {
 	if c.DemoClient != nil {
 		return *c.DemoClient
 	}
-	return c.loopback()
+	return c.Development()
+}
+
+// Development reports whether the defaults of a developer's machine (or
+// CI) apply: the demo client, the virtual operator, webhooks to private
+// addresses, no rate limits. That is when Listen is a loopback address and
+// nothing is set up to relay outside traffic to it — no trusted proxies,
+// no PROXY protocol: numgate on 127.0.0.1 behind a reverse proxy on the
+// same host is a production deployment.
+func (c Config) Development() bool {
+	return c.loopback() && len(c.TrustedProxies) == 0 && len(c.ProxyProtocol) == 0
 }
 
 // loopback reports whether Listen is a loopback address.

@@ -147,17 +147,41 @@ func TestFileExpandsEnvironment(t *testing.T) {
 	}
 }
 
-// TestDevelopmentDefaultsFollowListener: the demo client and the virtual
-// operator are on by default only on a loopback listener.
+// TestDevelopmentDefaultsFollowListener: the demo client, the virtual
+// operator, private webhooks and the absence of rate limits are defaults
+// only on a loopback listener that no proxy relays outside traffic to.
 func TestDevelopmentDefaultsFollowListener(t *testing.T) {
-	for listen, want := range map[string]bool{"127.0.0.1:1": true, "[::1]:1": true, "localhost:1": true, "0.0.0.0:1": false, "10.0.0.1:1": false} {
+	for _, tc := range []struct {
+		listen  string
+		proxies func(*Config)
+		want    bool
+	}{
+		{"127.0.0.1:1", nil, true},
+		{"[::1]:1", nil, true},
+		{"localhost:1", nil, true},
+		{"0.0.0.0:1", nil, false},
+		{"10.0.0.1:1", nil, false},
+		{"127.0.0.1:1", func(c *Config) { c.TrustedProxies = []string{"127.0.0.1"} }, false}, // behind nginx on the same host
+		{"127.0.0.1:1", func(c *Config) { c.ProxyProtocol = []string{"10.0.0.0/8"} }, false},
+	} {
 		c := Default()
-		c.Listen = listen
-		if got := c.DemoClientEnabled(); got != want {
-			t.Errorf("%s: demo client %v, want %v", listen, got, want)
+		c.Listen = tc.listen
+		name := tc.listen
+		if tc.proxies != nil {
+			tc.proxies(&c)
+			name += " behind a proxy"
 		}
-		if got := slices.Contains(c.IdentifierOrder(), "virtual"); got != want {
-			t.Errorf("%s: virtual operator in default order %v, want %v", listen, got, want)
+		if got := c.DemoClientEnabled(); got != tc.want {
+			t.Errorf("%s: demo client %v, want %v", name, got, tc.want)
+		}
+		if got := slices.Contains(c.IdentifierOrder(), "virtual"); got != tc.want {
+			t.Errorf("%s: virtual operator in default order %v, want %v", name, got, tc.want)
+		}
+		if got := c.WebhooksAllowPrivate(); got != tc.want {
+			t.Errorf("%s: webhooks to private addresses %v, want %v", name, got, tc.want)
+		}
+		if pc, pn, err := c.Limits(); err != nil || pc.Unlimited() != tc.want || pn.Unlimited() != tc.want {
+			t.Errorf("%s: rate limits %s, %s (%v); want off: %v", name, pc, pn, err, tc.want)
 		}
 	}
 	c := Default()

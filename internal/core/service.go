@@ -32,10 +32,11 @@ type Config struct {
 	Limiter Limiter
 }
 
-// Limiter bounds how often attempts start. numberKey is a pseudonym of
-// the claimed number, or empty when there is none.
+// Limiter bounds how often attempts start: AllowN admits n starts at
+// once, or none. numberKey is a pseudonym of the claimed number, or empty
+// when there is none.
 type Limiter interface {
-	Allow(clientID, numberKey string) error
+	AllowN(clientID, numberKey string, n int) error
 }
 
 // Service runs verification attempts. It is safe for concurrent use, and
@@ -90,6 +91,11 @@ type StartRequest struct {
 	Lifetime time.Duration
 	// Data is the dialect's own JSON, stored with the attempt.
 	Data []byte
+	// Admitted: the caller already counted this start against the rate
+	// limits with Admit (one request starting several attempts counts them
+	// at once, so that a refusal starts none); the Limiter is not asked
+	// again.
+	Admitted bool
 }
 
 // Start creates an attempt in state created.
@@ -109,19 +115,39 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	return a, nil
 }
 
-// allow asks the Limiter whether r may start an attempt.
+// Admit counts n attempt starts of clientID for claimedNumber (empty when
+// none) against the rate limits, all or none: ErrRateLimited when they do
+// not fit, ErrInvalidClaim for a malformed number. The starts then go
+// through Start with StartRequest.Admitted set.
+func (s *Service) Admit(ctx context.Context, clientID, dialect, claimedNumber string, n int) error {
+	if claimedNumber != "" && !msisdn.Valid(claimedNumber) {
+		return ErrInvalidClaim
+	}
+	return s.admit(ctx, clientID, dialect, claimedNumber, n)
+}
+
+// allow asks the Limiter whether r may start an attempt, unless the
+// caller admitted it already.
 func (s *Service) allow(ctx context.Context, r StartRequest) error {
+	if r.Admitted {
+		return nil
+	}
+	return s.admit(ctx, r.ClientID, r.Dialect, r.ClaimedNumber, 1)
+}
+
+// admit asks the Limiter for n starts and logs a refusal (never the number).
+func (s *Service) admit(ctx context.Context, clientID, dialect, number string, n int) error {
 	if s.limiter == nil {
 		return nil
 	}
 	var key string
-	if r.ClaimedNumber != "" {
-		key = s.pseudo.Pseudonym(r.ClaimedNumber, "ratelimit")
+	if number != "" {
+		key = s.pseudo.Pseudonym(number, "ratelimit")
 	}
-	err := s.limiter.Allow(r.ClientID, key)
+	err := s.limiter.AllowN(clientID, key, n)
 	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "attempt refused", slog.String("client", r.ClientID),
-			slog.String("dialect", r.Dialect), slog.String("reason", err.Error()))
+		s.log.LogAttrs(ctx, slog.LevelWarn, "attempt refused", slog.String("client", clientID),
+			slog.String("dialect", dialect), slog.Int("attempts", n), slog.String("reason", err.Error()))
 	}
 	return err
 }

@@ -71,7 +71,8 @@ func (l Limit) String() string {
 	if l.Unlimited() {
 		return "off"
 	}
-	per := time.Duration(float64(l.Burst) / float64(l.Rate) * float64(time.Second))
+	// Burst/Rate is not exact in floating point (3/h: 3599.999… s).
+	per := time.Duration(float64(l.Burst) / float64(l.Rate) * float64(time.Second)).Round(time.Millisecond)
 	for _, u := range []struct {
 		d time.Duration
 		s string
@@ -156,18 +157,21 @@ func New(cfg Config) *Limiter {
 	}
 }
 
-// Allow takes one event from the client's bucket and, when numberKey is
-// not empty, from the number's. If either is empty it takes nothing and
-// returns an *Error (errors.Is ErrLimited) naming the limit and when to
-// retry.
-func (l *Limiter) Allow(clientID, numberKey string) error {
+// Allow is AllowN for one event.
+func (l *Limiter) Allow(clientID, numberKey string) error { return l.AllowN(clientID, numberKey, 1) }
+
+// AllowN takes n events at once from the client's bucket and, when
+// numberKey is not empty, from the number's. If either has fewer it takes
+// nothing and returns an *Error (errors.Is ErrLimited) naming the limit
+// and when to retry.
+func (l *Limiter) AllowN(clientID, numberKey string, n int) error {
 	now := l.now()
-	rc, err := l.clients.reserve(clientID, now)
+	rc, err := l.clients.reserve(clientID, now, n)
 	if err != nil {
 		return err
 	}
 	if numberKey != "" {
-		if _, err := l.numbers.reserve(numberKey, now); err != nil {
+		if _, err := l.numbers.reserve(numberKey, now, n); err != nil {
 			if rc != nil {
 				rc.CancelAt(now)
 			}
@@ -192,9 +196,11 @@ func newTable(scope string, limit Limit, maxKeys int) *table {
 	return &table{scope: scope, limit: limit, maxKeys: maxKeys, buckets: map[string]*rate.Limiter{}}
 }
 
-// reserve takes a token for key at now; a nil Reservation with a nil error
-// means the event was let through untracked (no limit, or a full table).
-func (t *table) reserve(key string, now time.Time) (*rate.Reservation, error) {
+// reserve takes n tokens for key at now; a nil Reservation with a nil
+// error means the events were let through untracked (no limit, or a full
+// table). More events than the bucket holds are refused, retry after a
+// whole refill.
+func (t *table) reserve(key string, now time.Time, n int) (*rate.Reservation, error) {
 	if t.limit.Unlimited() {
 		return nil, nil
 	}
@@ -213,7 +219,10 @@ func (t *table) reserve(key string, now time.Time) (*rate.Reservation, error) {
 		t.buckets[key] = b
 	}
 	t.mu.Unlock()
-	r := b.ReserveN(now, 1)
+	if n > t.limit.Burst {
+		return nil, &Error{Scope: t.scope, RetryAfter: time.Duration(float64(t.limit.Burst) / float64(t.limit.Rate) * float64(time.Second))}
+	}
+	r := b.ReserveN(now, n)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return nil, &Error{Scope: t.scope, RetryAfter: d}

@@ -29,6 +29,8 @@ func TestParseLimit(t *testing.T) {
 		{"10/s", "10/s", false},
 		{"30/m", "30/m", false},
 		{"100/h", "100/h", false},
+		{"3/h", "3/h", false},
+		{"7/m", "7/m", false},
 		{"5/10m", "5/10m0s", false},
 		{"off", "off", false},
 		{"", "off", false},
@@ -147,5 +149,27 @@ func TestBounded(t *testing.T) {
 	}
 	if got := l.numbers.size(); got != 1 {
 		t.Errorf("after a minute idle: %d buckets, want 1", got)
+	}
+}
+
+// TestAllowN: n events are taken at once or not at all; more than a
+// bucket holds are refused with a finite retry time, and a refusal by the
+// number's bucket leaves the client's untouched.
+func TestAllowN(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	l := New(Config{PerClient: mustLimit(t, "4/m"), PerNumber: mustLimit(t, "3/m"), Now: clk.Now})
+	if err := l.AllowN("app", "n1", 2); err != nil {
+		t.Fatal(err)
+	}
+	err := l.AllowN("app", "n1", 2) // the number has 1 left
+	if !errors.Is(err, ErrLimited) {
+		t.Fatalf("2 more with 1 left: %v, want ErrLimited", err)
+	}
+	if err := l.AllowN("app", "n2", 2); err != nil { // the client still has 2
+		t.Fatalf("the refusal took from the client's bucket: %v", err)
+	}
+	err = l.AllowN("app2", "n3", 5)
+	if d := RetryAfter(err); !errors.Is(err, ErrLimited) || d <= 0 || d > time.Minute {
+		t.Errorf("more than a bucket holds: %v, retry after %v; want refused, retry within a minute", err, d)
 	}
 }

@@ -75,7 +75,7 @@ func TestBrowserAsDevice(t *testing.T) {
 	g := startGateway(t, nil)
 	ctx := t.Context()
 
-	callbacks := make(chan url.Values, 1)
+	callbacks := make(chan url.Values, 8)
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/callback" { // the browser asks for /favicon.ico too
 			http.NotFound(w, r)
@@ -191,7 +191,9 @@ func TestBrowserAsDevice(t *testing.T) {
 		if err := json.Unmarshal(body, &started); err != nil || started.URL == "" {
 			t.Fatalf("initiate: HTTP %d %s", st, body)
 		}
-		b.open(t, started.URL)
+		if _, text := b.open(t, started.URL); strings.Contains(text, "99012345678") {
+			t.Errorf("the device's page shows the number: %q", text)
+		}
 		st, _, body = call(t, http.MethodGet, g.URL+"/GET/?"+url.Values{
 			"token": {lastSegment(started.URL)}, "Licence": {client.DemoClientID}, "scope": {"numVerify"},
 		}.Encode(), "", "", nil, nil)

@@ -237,6 +237,7 @@ func TestProxyProtocolCGNAT(t *testing.T) {
 	g := startGatewayOn(t, l, map[string]network.Identifier{"radius": cgnatTable(t)}, func(c *config.Config) {
 		c.ProxyProtocol = []string{lbAddr.String()}
 		c.Identification.Order = []string{"radius"}
+		c.DemoClient = ptr(true) // not development any more: behind a proxy
 	})
 	via := func(src string) *http.Client {
 		return lbClient(func() *proxyproto.Header { return proxyHeader(2, src) })
@@ -276,6 +277,7 @@ func TestLoginHintIPPortThroughTrustedProxy(t *testing.T) {
 	g := startGatewayOn(t, l, map[string]network.Identifier{"radius": cgnatTable(t)}, func(c *config.Config) {
 		c.TrustedProxies = []string{proxyAddr.String()}
 		c.Identification.Order = []string{"radius"}
+		c.DemoClient = ptr(true) // not development any more: behind a proxy
 	})
 	viaProxy := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
@@ -325,3 +327,6 @@ func TestProxyProtocolConfig(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// ptr returns a pointer to v, for the configuration's optional switches.
+func ptr[T any](v T) *T { return &v }

@@ -169,7 +169,9 @@ const (
 
 // writeError renders e. DQE's clients branch on the body's status, so every
 // documented error is a 200, except 99, which is a 500 so that monitoring
-// sees server failures; its body is the same shape.
+// sees server failures, and a rate-limit refusal (01 with retryAfter),
+// which is a 429 with Retry-After so that clients and proxies back off;
+// the body is the same shape.
 func writeError(w http.ResponseWriter, e *Error) {
 	code := http.StatusOK
 	switch {

@@ -93,6 +93,13 @@ func (a *API) enable(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr)
 			return problem(kindForbidden, "the application is not allowed the scope "+sc)
 		}
 	}
+	// The limits count the request's attempts at once, before the JWT's
+	// jti is spent: a refusal starts nothing and the JWT can be retried.
+	if err := a.core.Admit(ctx, c.ID, Dialect, number, len(scopes)); errors.Is(err, core.ErrRateLimited) {
+		return throttled(err)
+	} else if err != nil {
+		return fmt.Errorf("admit attempts: %w", err)
+	}
 	if err := a.recordJTI(ctx, app); err != nil {
 		return err
 	}
@@ -104,11 +111,8 @@ func (a *API) enable(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr)
 			return err
 		}
 		att, err := a.core.Start(ctx, core.StartRequest{
-			ClientID: c.ID, Dialect: Dialect, ClaimedNumber: number, Lifetime: a.lifetime, Data: data,
+			ClientID: c.ID, Dialect: Dialect, ClaimedNumber: number, Lifetime: a.lifetime, Data: data, Admitted: true,
 		})
-		if errors.Is(err, core.ErrRateLimited) {
-			return throttled(err)
-		}
 		if err != nil {
 			return fmt.Errorf("start attempt: %w", err)
 		}

@@ -229,9 +229,10 @@ func TestSeveralScopes(t *testing.T) {
 
 // TestRateLimited: over the core's limit per number, Network Enablement
 // answers 429 throttled with Retry-After, and the direct authorize URL
-// redirects temporarily_unavailable; neither starts an attempt. Another
-// number is unaffected, and the number is served again once its bucket
-// refills.
+// redirects temporarily_unavailable; neither starts an attempt. A request
+// for two scopes counts two attempts at once: refused, it starts neither
+// and its JWT stays usable. Another number is unaffected, and the number
+// is served again once its bucket refills.
 func TestRateLimited(t *testing.T) {
 	perNumber, err := ratelimit.ParseLimit("2/h")
 	if err != nil {
@@ -240,8 +241,17 @@ func TestRateLimited(t *testing.T) {
 	g := vonagetest.Start(t, vonagetest.Options{PerNumber: perNumber})
 	e := &env{Gateway: g, t: t, app: g.Register(t, appID, callback)}
 	e.authURL(verified, "s1")
-	e.authURL(verified, "s2")
 	open := e.openAttempts()
+	jwt := e.jwt()
+	two := `{"phone_number":"` + verified + `","scopes":["` + scope + `","dpv:AccountManagement#` + vonage.APIScopeVerify + `"],"state":"two"}`
+	checkProblem(t, e.do(http.MethodPost, vonage.PathNetworkEnablement, jwt, "application/json", two), http.StatusTooManyRequests, "throttled")
+	if got := e.openAttempts(); got != open {
+		t.Fatalf("%d open attempts after refusing two scopes with one left, want %d: one was started", got, open)
+	}
+	if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, jwt, "application/json", enablementBody(verified, "s2")); r.Status != http.StatusOK {
+		t.Fatalf("the refused request's JWT, retried for one scope: HTTP %d %s", r.Status, r.Body)
+	}
+	open = e.openAttempts()
 
 	r := e.enable(enablementBody(verified, "s3"))
 	checkProblem(t, r, http.StatusTooManyRequests, "throttled")

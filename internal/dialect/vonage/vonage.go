@@ -61,6 +61,7 @@ type Store interface {
 
 // Attempts is the part of the core the dialect drives (*core.Service).
 type Attempts interface {
+	Admit(ctx context.Context, clientID, dialect, claimedNumber string, n int) error
 	Start(ctx context.Context, r core.StartRequest) (store.Attempt, error)
 	DeviceArrived(ctx context.Context, id string, conn network.Connection, userAgent string) (store.Attempt, error)
 	Identify(ctx context.Context, r core.StartRequest, conn network.Connection, userAgent string) (store.Attempt, error)
