@@ -78,6 +78,12 @@ type Attempt struct {
 	Deadline time.Time
 	// Data is the dialect's own JSON (redirect URI, state, webhook target, ...).
 	Data []byte
+	// ReportAt, when not zero, says that the attempt's end must still be
+	// reported by its dialect (a webhook, for example), and from when:
+	// once the attempt is no longer open and ReportAt is not after now,
+	// DueReports returns it until the dialect clears ReportAt in the write
+	// that records the report as done. Zero: nothing to report.
+	ReportAt time.Time
 }
 
 // GrantKind names a family of single-use or short-lived values.
@@ -130,6 +136,12 @@ type Store interface {
 	// device_seen) whose deadline is before now, oldest deadline first, so the
 	// core can expire them and report the expiry to whoever waits.
 	DueAttempts(ctx context.Context, now time.Time, limit int) ([]Attempt, error)
+	// DueReports returns up to limit attempts that are no longer open
+	// (decided, consumed or expired) and whose ReportAt is set and not after
+	// now, oldest ReportAt first (then by ID), so the server can hand each
+	// to its dialect to report. An attempt stays due until its ReportAt is
+	// cleared.
+	DueReports(ctx context.Context, now time.Time, limit int) ([]Attempt, error)
 
 	// PutGrant stores a grant; ErrAlreadyExists if (Kind, Key) is present and
 	// not yet expired at g.CreatedAt (an expired one is replaced).
@@ -161,7 +173,8 @@ type Store interface {
 	// GarbageCollect deletes grants that expired before now, attempts whose
 	// deadline passed more than retain ago, and webhook deliveries that
 	// ended (delivered or failed) more than retain ago, and reports how
-	// many. A pending delivery is never removed.
+	// many. A pending delivery is never removed, nor an attempt whose end is
+	// still to be reported (ReportAt set).
 	GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (GCResult, error)
 
 	// Close releases the backend's resources.

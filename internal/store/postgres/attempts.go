@@ -14,25 +14,31 @@ import (
 
 const attemptCols = `id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
 device_number, device_hash, identified_by, device_addr, user_agent,
-created_at, updated_at, deadline, data`
+created_at, updated_at, deadline, data, report_at`
 
 const (
 	sqlCreateAttempt = `INSERT INTO attempts (` + attemptCols + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (id) DO NOTHING`
 	sqlGetAttempt          = `SELECT ` + attemptCols + ` FROM attempts WHERE id = $1`
 	sqlGetAttemptForUpdate = sqlGetAttempt + ` FOR UPDATE`
 	// sqlPutAttempt takes the arguments of sqlCreateAttempt.
 	sqlPutAttempt = `UPDATE attempts SET client_id = $2, dialect = $3, state = $4, outcome = $5,
 claimed_number = $6, claimed_hash = $7, device_number = $8, device_hash = $9, identified_by = $10,
-device_addr = $11, user_agent = $12, created_at = $13, updated_at = $14, deadline = $15, data = $16
+device_addr = $11, user_agent = $12, created_at = $13, updated_at = $14, deadline = $15, data = $16,
+report_at = $17
 WHERE id = $1`
 	// The state list must match the partial index attempts_open_deadline.
 	sqlDueAttempts = `SELECT ` + attemptCols + ` FROM attempts
 WHERE state IN ('created', 'device_seen') AND deadline < $1
 ORDER BY deadline, id LIMIT $2`
-	sqlGCGrants   = `DELETE FROM grants WHERE expires_at <= $1`
-	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < $1`
+	// The WHERE must match the partial index attempts_report_due.
+	sqlDueReports = `SELECT ` + attemptCols + ` FROM attempts
+WHERE report_at IS NOT NULL AND state NOT IN ('created', 'device_seen') AND report_at <= $1
+ORDER BY report_at, id LIMIT $2`
+	sqlGCGrants = `DELETE FROM grants WHERE expires_at <= $1`
+	// sqlGCAttempts keeps an attempt whose end is still to be reported.
+	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < $1 AND report_at IS NULL`
 	// sqlGCDeliveries removes ended deliveries; index deliveries_ended.
 	sqlGCDeliveries = `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < $1`
 )
@@ -43,7 +49,15 @@ var errIDChanged = errors.New("postgres: update attempt: the ID may not change")
 func attemptArgs(a store.Attempt) []any {
 	return []any{a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
-		a.DeviceAddr, a.UserAgent, a.CreatedAt, a.UpdatedAt, a.Deadline, bytea(a.Data)}
+		a.DeviceAddr, a.UserAgent, a.CreatedAt, a.UpdatedAt, a.Deadline, bytea(a.Data), optTime(a.ReportAt)}
+}
+
+// optTime stores an optional time: NULL for the zero time.
+func optTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // CreateAttempt stores a new attempt; store.ErrAlreadyExists if the ID is taken.
@@ -128,6 +142,9 @@ func stored(a store.Attempt) store.Attempt {
 	a.CreatedAt = utc(a.CreatedAt.Truncate(time.Microsecond))
 	a.UpdatedAt = utc(a.UpdatedAt.Truncate(time.Microsecond))
 	a.Deadline = utc(a.Deadline.Truncate(time.Microsecond))
+	if !a.ReportAt.IsZero() {
+		a.ReportAt = utc(a.ReportAt.Truncate(time.Microsecond))
+	}
 	a.Data = bytea(a.Data)
 	return a
 }
@@ -135,18 +152,34 @@ func stored(a store.Attempt) store.Attempt {
 // DueAttempts returns up to limit open attempts (created or device_seen)
 // whose deadline is before now, oldest deadline first.
 func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := s.pool.Query(ctx, sqlDueAttempts, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: due attempts: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Attempt, error) { return scanAttempt(r) })
+	out, err := s.queryAttempts(ctx, sqlDueAttempts, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: due attempts: %w", err)
 	}
 	return out, nil
+}
+
+// DueReports returns up to limit attempts no longer open whose ReportAt is
+// set and not after now, oldest ReportAt first.
+func (s *Store) DueReports(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
+	out, err := s.queryAttempts(ctx, sqlDueReports, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: due reports: %w", err)
+	}
+	return out, nil
+}
+
+// queryAttempts runs a query that takes a time and a limit and returns
+// attempts.
+func (s *Store) queryAttempts(ctx context.Context, query string, now time.Time, limit int) ([]store.Attempt, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, query, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Attempt, error) { return scanAttempt(r) })
 }
 
 // GarbageCollect deletes grants that expired at or before now and attempts
@@ -176,13 +209,17 @@ func scanAttempt(row pgx.Row) (store.Attempt, error) {
 	var (
 		a                          store.Attempt
 		created, updated, deadline time.Time
+		report                     *time.Time
 	)
 	if err := row.Scan(&a.ID, &a.ClientID, &a.Dialect, &a.State, &a.Outcome, &a.ClaimedNumber, &a.ClaimedHash,
 		&a.DeviceNumber, &a.DeviceHash, &a.IdentifiedBy, &a.DeviceAddr, &a.UserAgent,
-		&created, &updated, &deadline, &a.Data); err != nil {
+		&created, &updated, &deadline, &a.Data, &report); err != nil {
 		return store.Attempt{}, err
 	}
 	a.CreatedAt, a.UpdatedAt, a.Deadline = utc(created), utc(updated), utc(deadline)
+	if report != nil {
+		a.ReportAt = utc(*report)
+	}
 	a.Data = bytea(a.Data)
 	return a, nil
 }

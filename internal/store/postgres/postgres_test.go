@@ -151,3 +151,59 @@ func TestOpenBadDSN(t *testing.T) {
 func BenchmarkFlowOps(b *testing.B) {
 	storetest.BenchmarkFlow(b, open(b))
 }
+
+// TestMigrateReportAt checks that a schema from before report_at (version
+// 2: the migration undone, rows written with the old column list) is
+// upgraded by Open without touching a row: old attempts have nothing to
+// report, and the column works for new ones.
+func TestMigrateReportAt(t *testing.T) {
+	ctx := t.Context()
+	dsn := newSchema(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	now := time.Date(2031, time.March, 14, 15, 9, 26, 535_000_000, time.UTC)
+	for _, q := range []string{
+		`DROP INDEX attempts_report_due`,
+		`ALTER TABLE attempts DROP COLUMN report_at`,
+		`DELETE FROM goose_db_version WHERE version_id = 3`,
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatalf("back to version 2: %s: %v", q, err)
+		}
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO attempts (id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
+device_number, device_hash, identified_by, device_addr, user_agent, created_at, updated_at, deadline, data)
+VALUES ('att-done', 'client-1', 'kpn', 'consumed', '', '', 'h1:ab', '', '', 'virtual', '10.0.0.1', 'ua', $1, $1, $1, '{"mode":"notify"}')`, now); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("Open of a version 2 schema: %v", err)
+	}
+	defer s.Close()
+	a, err := s.GetAttempt(ctx, "att-done")
+	if err != nil || a.State != "consumed" || string(a.Data) != `{"mode":"notify"}` || !a.ReportAt.IsZero() {
+		t.Fatalf("GetAttempt after migration: %+v, %v", a, err)
+	}
+	if due, err := s.DueReports(ctx, now, 10); err != nil || len(due) != 0 {
+		t.Fatalf("DueReports after migration: %d, %v; want none", len(due), err)
+	}
+	if _, err := s.UpdateAttempt(ctx, "att-done", func(a store.Attempt) (store.Attempt, error) {
+		a.ReportAt = now
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := s.DueReports(ctx, now, 10); err != nil || len(due) != 1 || !due[0].ReportAt.Equal(now) {
+		t.Fatalf("DueReports after marking: %v, %v", due, err)
+	}
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -11,17 +12,21 @@ import (
 
 const attemptCols = `id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
 device_number, device_hash, identified_by, device_addr, user_agent,
-created_at, updated_at, deadline, data`
+created_at, updated_at, deadline, data, report_at`
 
 const (
 	sqlCreateAttempt = `INSERT INTO attempts (` + attemptCols + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`
 	sqlGetAttempt = `SELECT ` + attemptCols + ` FROM attempts WHERE id = ?`
 	// sqlPutAttempt takes the arguments of sqlCreateAttempt, ID last.
+	//
+	// report_at is assigned every time: its index, attempts_report_due,
+	// holds only ended attempts not yet reported, so for every other row
+	// SQLite writes no index page, whatever is assigned.
 	sqlPutAttempt = `UPDATE attempts SET client_id = ?, dialect = ?, state = ?, outcome = ?,
 claimed_number = ?, claimed_hash = ?, device_number = ?, device_hash = ?, identified_by = ?,
-device_addr = ?, user_agent = ?, created_at = ?, updated_at = ?, data = ?, deadline = ?
+device_addr = ?, user_agent = ?, created_at = ?, updated_at = ?, data = ?, report_at = ?, deadline = ?
 WHERE id = ?`
 	// sqlPutAttemptSameDeadline is sqlPutAttempt for the common case of an
 	// unchanged deadline: SQLite rewrites an index whose column is assigned,
@@ -29,13 +34,18 @@ WHERE id = ?`
 	// of the deadline indexes.
 	sqlPutAttemptSameDeadline = `UPDATE attempts SET client_id = ?, dialect = ?, state = ?, outcome = ?,
 claimed_number = ?, claimed_hash = ?, device_number = ?, device_hash = ?, identified_by = ?,
-device_addr = ?, user_agent = ?, created_at = ?, updated_at = ?, data = ?
+device_addr = ?, user_agent = ?, created_at = ?, updated_at = ?, data = ?, report_at = ?
 WHERE id = ?`
 	// The state list must match the partial index attempts_open_deadline.
 	sqlDueAttempts = `SELECT ` + attemptCols + ` FROM attempts
 WHERE state IN ('created', 'device_seen') AND deadline < ?
 ORDER BY deadline, id LIMIT ?`
-	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < ?`
+	// The WHERE must match the partial index attempts_report_due.
+	sqlDueReports = `SELECT ` + attemptCols + ` FROM attempts
+WHERE report_at IS NOT NULL AND state NOT IN ('created', 'device_seen') AND report_at <= ?
+ORDER BY report_at, id LIMIT ?`
+	// sqlGCAttempts keeps an attempt whose end is still to be reported.
+	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < ? AND report_at IS NULL`
 	// sqlGCDeliveries removes ended deliveries; index deliveries_ended.
 	sqlGCDeliveries = `DELETE FROM deliveries WHERE state <> 'pending' AND updated_at < ?`
 )
@@ -58,7 +68,8 @@ func (s *Store) CreateAttempt(ctx context.Context, a store.Attempt) error {
 func (s *Store) insertAttempt(ctx context.Context, a store.Attempt) error {
 	res, err := s.createAttempt.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
-		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data))
+		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data),
+		optMicro(a.ReportAt))
 	return rowChanged("create attempt", res, err, store.ErrAlreadyExists)
 }
 
@@ -106,7 +117,7 @@ func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Atte
 func (s *Store) writeAttempt(ctx context.Context, old, a store.Attempt) error {
 	args := []any{a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
-		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data)}
+		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data), optMicro(a.ReportAt)}
 	put := s.putAttemptSameDeadline
 	if deadline := unixMicro(a.Deadline); deadline != unixMicro(old.Deadline) {
 		put = s.putAttempt
@@ -123,6 +134,9 @@ func stored(a store.Attempt) store.Attempt {
 	a.CreatedAt = fromMicro(unixMicro(a.CreatedAt))
 	a.UpdatedAt = fromMicro(unixMicro(a.UpdatedAt))
 	a.Deadline = fromMicro(unixMicro(a.Deadline))
+	if !a.ReportAt.IsZero() {
+		a.ReportAt = fromMicro(unixMicro(a.ReportAt))
+	}
 	a.Data = nonEmpty(a.Data)
 	return a
 }
@@ -130,12 +144,32 @@ func stored(a store.Attempt) store.Attempt {
 // DueAttempts returns up to limit open attempts (created or device_seen)
 // whose deadline is before now, oldest deadline first.
 func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
+	out, err := s.queryAttempts(ctx, s.dueAttempts, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due attempts: %w", err)
+	}
+	return out, nil
+}
+
+// DueReports returns up to limit attempts no longer open whose ReportAt is
+// set and not after now, oldest ReportAt first.
+func (s *Store) DueReports(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
+	out, err := s.queryAttempts(ctx, s.dueReports, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: due reports: %w", err)
+	}
+	return out, nil
+}
+
+// queryAttempts runs a reader statement that takes a time and a limit and
+// returns attempts.
+func (s *Store) queryAttempts(ctx context.Context, st *sql.Stmt, now time.Time, limit int) ([]store.Attempt, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	var out []store.Attempt
 	err := s.read(ctx, func(ctx context.Context) error {
-		rows, err := s.dueAttempts.QueryContext(ctx, unixMicro(now), limit)
+		rows, err := st.QueryContext(ctx, unixMicro(now), limit)
 		if err != nil {
 			return err
 		}
@@ -149,10 +183,7 @@ func (s *Store) DueAttempts(ctx context.Context, now time.Time, limit int) ([]st
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: due attempts: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // GarbageCollect deletes grants that expired at or before now, then
@@ -190,13 +221,15 @@ func scanAttempt(sc scanner) (store.Attempt, error) {
 	var (
 		a                          store.Attempt
 		created, updated, deadline int64
+		report                     sql.NullInt64
 	)
 	if err := sc.Scan(&a.ID, &a.ClientID, &a.Dialect, &a.State, &a.Outcome, &a.ClaimedNumber, &a.ClaimedHash,
 		&a.DeviceNumber, &a.DeviceHash, &a.IdentifiedBy, &a.DeviceAddr, &a.UserAgent,
-		&created, &updated, &deadline, &a.Data); err != nil {
+		&created, &updated, &deadline, &a.Data, &report); err != nil {
 		return store.Attempt{}, err
 	}
 	a.CreatedAt, a.UpdatedAt, a.Deadline = fromMicro(created), fromMicro(updated), fromMicro(deadline)
+	a.ReportAt = fromOptMicro(report)
 	a.Data = nonEmpty(a.Data)
 	return a, nil
 }

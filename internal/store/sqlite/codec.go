@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"encoding/json"
 	"time"
 )
@@ -11,6 +12,23 @@ func unixMicro(t time.Time) int64 { return t.UnixMicro() }
 
 // fromMicro is the inverse of unixMicro, in UTC.
 func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// optMicro stores an optional time: NULL for the zero time, else as
+// unixMicro.
+func optMicro(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return unixMicro(t)
+}
+
+// fromOptMicro is the inverse of optMicro.
+func fromOptMicro(us sql.NullInt64) time.Time {
+	if !us.Valid {
+		return time.Time{}
+	}
+	return fromMicro(us.Int64)
+}
 
 // blob stores an empty byte slice as NULL.
 func blob(b []byte) any {

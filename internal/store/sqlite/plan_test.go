@@ -24,6 +24,7 @@ func TestQueryPlans(t *testing.T) {
 		{"delete an expired grant", sqlGCGrant, "SEARCH grants USING PRIMARY KEY"},
 		{"delete old attempts", sqlGCAttempts, "SEARCH attempts USING INDEX attempts_deadline"},
 		{"delete ended deliveries", sqlGCDeliveries, "SEARCH deliveries USING INDEX deliveries_ended"},
+		{"due reports", sqlDueReports, "SEARCH attempts USING INDEX attempts_report_due"},
 		{"get an attempt", sqlGetAttempt, "SEARCH attempts USING PRIMARY KEY"},
 		{"redeem a grant", sqlRedeemGrant, "SEARCH g USING PRIMARY KEY (kind=? AND key=?); SEARCH a USING PRIMARY KEY (id=?)"},
 	}

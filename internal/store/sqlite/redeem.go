@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -12,13 +13,13 @@ import (
 const (
 	// sqlRedeemGrant reads an unexpired grant and its attempt in one
 	// statement (two B-tree seeks, one statement execution). The attempt's
-	// columns are NULL when it is missing, hence the IFNULLs; a grant with
-	// no attempt ID has none.
+	// columns are NULL when it is missing, hence the IFNULLs (data and
+	// report_at may be NULL anyway); a grant with no attempt ID has none.
 	sqlRedeemGrant = `SELECT g.kind, g.key, g.client_id, g.attempt_id, g.data, g.created_at, g.expires_at,
 IFNULL(a.id, ''), IFNULL(a.client_id, ''), IFNULL(a.dialect, ''), IFNULL(a.state, ''), IFNULL(a.outcome, ''),
 IFNULL(a.claimed_number, ''), IFNULL(a.claimed_hash, ''), IFNULL(a.device_number, ''), IFNULL(a.device_hash, ''),
 IFNULL(a.identified_by, ''), IFNULL(a.device_addr, ''), IFNULL(a.user_agent, ''),
-IFNULL(a.created_at, 0), IFNULL(a.updated_at, 0), IFNULL(a.deadline, 0), a.data
+IFNULL(a.created_at, 0), IFNULL(a.updated_at, 0), IFNULL(a.deadline, 0), a.data, a.report_at
 FROM grants AS g LEFT JOIN attempts AS a ON g.attempt_id <> '' AND a.id = g.attempt_id
 WHERE g.kind = ? AND g.key = ? AND g.expires_at > ?`
 	sqlDeleteGrant = `DELETE FROM grants WHERE kind = ? AND key = ?`
@@ -102,11 +103,12 @@ func scanGrantAttempt(sc scanner) (store.Grant, store.Attempt, error) {
 		kind                       string
 		gCreated, gExpires         int64
 		created, updated, deadline int64
+		report                     sql.NullInt64
 	)
 	if err := sc.Scan(&kind, &g.Key, &g.ClientID, &g.AttemptID, &g.Data, &gCreated, &gExpires,
 		&a.ID, &a.ClientID, &a.Dialect, &a.State, &a.Outcome, &a.ClaimedNumber, &a.ClaimedHash,
 		&a.DeviceNumber, &a.DeviceHash, &a.IdentifiedBy, &a.DeviceAddr, &a.UserAgent,
-		&created, &updated, &deadline, &a.Data); err != nil {
+		&created, &updated, &deadline, &a.Data, &report); err != nil {
 		return store.Grant{}, store.Attempt{}, err
 	}
 	g.Kind = store.GrantKind(kind)
@@ -116,6 +118,7 @@ func scanGrantAttempt(sc scanner) (store.Grant, store.Attempt, error) {
 		return g, store.Attempt{}, nil
 	}
 	a.CreatedAt, a.UpdatedAt, a.Deadline = fromMicro(created), fromMicro(updated), fromMicro(deadline)
+	a.ReportAt = fromOptMicro(report)
 	a.Data = nonEmpty(a.Data)
 	return g, a, nil
 }

@@ -39,7 +39,7 @@ type Store struct {
 
 	createClient, getClient, listClients, deleteClient *sql.Stmt
 	createAttempt, getAttempt, getAttemptW, putAttempt *sql.Stmt
-	putAttemptSameDeadline, dueAttempts                *sql.Stmt
+	putAttemptSameDeadline, dueAttempts, dueReports    *sql.Stmt
 	putGrant, getGrant, consumeGrant                   *sql.Stmt
 	deleteGrant, redeemGrant                           *sql.Stmt
 	expiredGrants, expiredGrantsAfter, gcGrant         *sql.Stmt
@@ -208,6 +208,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{w, &s.putAttempt, sqlPutAttempt},
 		{w, &s.putAttemptSameDeadline, sqlPutAttemptSameDeadline},
 		{r, &s.dueAttempts, sqlDueAttempts},
+		{r, &s.dueReports, sqlDueReports},
 		{w, &s.putGrant, sqlPutGrant},
 		{r, &s.getGrant, sqlGetGrant},
 		{w, &s.deleteGrant, sqlDeleteGrant},

@@ -42,18 +42,23 @@ func testGCRemovesExpired(t *testing.T, s store.Store) {
 		state    string
 		deadline time.Duration // from now
 		removed  bool
+		report   bool // ReportAt set: the end is still to be reported
 	}{
-		{"consumed-old", "consumed", -retain - time.Minute, true},
-		{"open-old", "created", -retain - time.Millisecond, true},
-		{"expired-old", "expired", -30 * 24 * time.Hour, true},
-		{"decided-recent", "decided", -retain + time.Minute, false},
-		{"open-recent", "device_seen", -time.Minute, false},
-		{"open-future", "created", time.Minute, false},
+		{"consumed-old", "consumed", -retain - time.Minute, true, false},
+		{"open-old", "created", -retain - time.Millisecond, true, false},
+		{"expired-old", "expired", -30 * 24 * time.Hour, true, false},
+		{"decided-recent", "decided", -retain + time.Minute, false, false},
+		{"open-recent", "device_seen", -time.Minute, false, false},
+		{"open-future", "created", time.Minute, false, false},
+		{"unreported-old", "consumed", -30 * 24 * time.Hour, false, true},
 	}
 	for _, a := range attempts {
 		at := newAttempt(a.id)
 		at.State = a.state
 		at.Deadline = now.Add(a.deadline)
+		if a.report {
+			at.ReportAt = at.Deadline
+		}
 		must(t, "CreateAttempt", s.CreateAttempt(ctx, at))
 	}
 

@@ -36,6 +36,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Clients", clientTests},
 		{"Attempts", attemptTests},
 		{"DueAttempts", dueTests},
+		{"DueReports", dueReportTests},
 		{"Grants", grantTests},
 		{"Redeem", redeemTests},
 		{"GarbageCollect", gcTests},
