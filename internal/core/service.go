@@ -96,6 +96,12 @@ type StartRequest struct {
 	// at once, so that a refusal starts none); the Limiter is not asked
 	// again.
 	Admitted bool
+	// Report says that the dialect reports the attempt's end itself (a
+	// webhook): the attempt is marked (store.Attempt.ReportAt, its creation
+	// time) until the dialect calls Reported, and DueReports returns it
+	// once it ended unreported, so a report lost to a crash or a failed
+	// write is made later.
+	Report bool
 }
 
 // Start creates an attempt in state created.
@@ -170,6 +176,9 @@ func (s *Service) newAttempt(r StartRequest) store.Attempt {
 		Deadline:      now.Add(life),
 		Data:          r.Data,
 	}
+	if r.Report {
+		a.ReportAt = now
+	}
 	if r.ClaimedNumber != "" {
 		a.ClaimedHash = s.pseudo.Pseudonym(r.ClaimedNumber)
 	}
@@ -198,6 +207,34 @@ func (s *Service) UpdateData(ctx context.Context, id string, data []byte) (store
 		a.Data = data
 		return a, nil
 	})
+}
+
+// Reported records that the end of an attempt is reported (its webhook
+// enqueued, for example): it clears the attempt's ReportAt and, when data
+// is not nil, replaces its dialect data, in one write. An attempt still
+// open has nothing to report yet: ErrWrongState.
+func (s *Service) Reported(ctx context.Context, id string, data []byte) (store.Attempt, error) {
+	return s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if State(a.State).Open() {
+			return a, ErrWrongState
+		}
+		a.ReportAt = time.Time{}
+		if data != nil {
+			a.Data = data
+		}
+		return a, nil
+	})
+}
+
+// DueReports returns up to limit attempts that ended and whose end is still
+// to be reported (see StartRequest.Report), oldest first, for the server to
+// hand to their dialect. An attempt is returned again until Reported.
+func (s *Service) DueReports(ctx context.Context, limit int) ([]store.Attempt, error) {
+	due, err := s.store.DueReports(ctx, s.now(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("core: due reports: %w", err)
+	}
+	return due, nil
 }
 
 // DeviceArrived records that the device opened its URL, asks the network who

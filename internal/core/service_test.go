@@ -339,3 +339,58 @@ func TestRateLimits(t *testing.T) {
 		t.Errorf("refusals are not logged:\n%s", logs)
 	}
 }
+
+// TestReports: an attempt started with Report is due for its report once
+// it ends, whichever way, until Reported clears the mark; one without is
+// never due.
+func TestReports(t *testing.T) {
+	svc, clk, _ := newService(t, testNet)
+	ctx := context.Background()
+	due := func() []string {
+		t.Helper()
+		as, err := svc.DueReports(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, a := range as {
+			ids = append(ids, a.ID)
+		}
+		return ids
+	}
+	decided, _ := svc.Start(ctx, core.StartRequest{ClientID: "c", Report: true})
+	clk.Add(time.Second)
+	expiring, _ := svc.Start(ctx, core.StartRequest{ClientID: "c", Report: true})
+	silent, _ := svc.Start(ctx, core.StartRequest{ClientID: "c"})
+	if !decided.ReportAt.Equal(decided.CreatedAt) || !silent.ReportAt.IsZero() {
+		t.Fatalf("ReportAt %v and %v", decided.ReportAt, silent.ReportAt)
+	}
+	if got := due(); len(got) != 0 {
+		t.Fatalf("open attempts due: %v", got)
+	}
+	if _, err := svc.Reported(ctx, decided.ID, nil); !errors.Is(err, core.ErrWrongState) {
+		t.Fatalf("Reported on an open attempt: %v", err)
+	}
+	svc.DeviceArrived(ctx, decided.ID, conn("10.0.0.1"), "")
+	svc.DeviceArrived(ctx, silent.ID, conn("10.0.0.1"), "")
+	if got := due(); len(got) != 1 || got[0] != decided.ID {
+		t.Fatalf("due after the decision: %v", got)
+	}
+	clk.Add(2 * time.Minute)
+	if _, err := svc.ExpireDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(); len(got) != 2 || got[0] != decided.ID || got[1] != expiring.ID {
+		t.Fatalf("due after the expiry: %v", got)
+	}
+	a, err := svc.Reported(ctx, decided.ID, []byte(`{"notified":true}`))
+	if err != nil || !a.ReportAt.IsZero() || string(a.Data) != `{"notified":true}` || a.State != string(core.StateDecided) {
+		t.Fatalf("Reported = %+v, %v", a, err)
+	}
+	if _, err := svc.Reported(ctx, expiring.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(); len(got) != 0 {
+		t.Fatalf("due after Reported: %v", got)
+	}
+}

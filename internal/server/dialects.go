@@ -19,11 +19,18 @@ import (
 )
 
 // defaultExpirySweep is how often open attempts past their deadline are
-// expired and reported to their dialect (a KPN webhook, for example).
+// expired, and ended attempts still due for a report are reported to their
+// dialect (a KPN webhook, for example).
 const defaultExpirySweep = 5 * time.Second
 
-// expiryReporter tells a dialect that one of its attempts expired.
-type expiryReporter func(ctx context.Context, a store.Attempt) error
+// sweepBatch is how many attempts one store query of the sweep reads.
+const sweepBatch = 1000
+
+// reporter tells a dialect that one of its attempts ended (expired, or
+// decided and never reported): it reports it if it must, and clears the
+// attempt's report mark (core.Service.Reported) once the report is made.
+// An error leaves the attempt due for the next sweep.
+type reporter func(ctx context.Context, a store.Attempt) error
 
 // mountDialects mounts the provider dialects besides CAMARA: each is one
 // package over the same core, with its own routes and error shapes.
@@ -85,7 +92,7 @@ func (s *Server) mountDialects(mux *http.ServeMux, conn func(*http.Request) netw
 		return err
 	}
 	k.Mount(mux)
-	s.expiry = map[string]expiryReporter{kpn.Dialect: k.ReportExpired}
+	s.reporters = map[string]reporter{kpn.Dialect: k.Report}
 	return nil
 }
 
@@ -119,8 +126,7 @@ func (s *Server) directory() (*directory.Directory, error) {
 	return directory.New(cfg)
 }
 
-// expireAttempts expires open attempts past their deadline every
-// sweep interval and reports each to its dialect, if the dialect asked.
+// expireAttempts runs the expiry sweep every sweep interval.
 func (s *Server) expireAttempts(ctx context.Context) {
 	t := time.NewTicker(s.sweep)
 	defer t.Stop()
@@ -134,24 +140,63 @@ func (s *Server) expireAttempts(ctx context.Context) {
 	}
 }
 
-// expireDue runs one expiry sweep.
+// expireDue runs one sweep: it expires open attempts past their deadline,
+// then hands every ended attempt still due for a report
+// (core.Service.DueReports) to its dialect's reporter. An attempt expired
+// here that carries no report mark (started before marks existed, or by
+// an older replica) is reported at once, as before. A report that fails
+// stays due and is tried again at the next sweep, not within this one.
 func (s *Server) expireDue(ctx context.Context) {
 	for {
-		expired, err := s.core.ExpireDue(ctx, 1000)
+		expired, err := s.core.ExpireDue(ctx, sweepBatch)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("expiring attempts", "error", err)
 		}
 		for _, a := range expired {
-			report, ok := s.expiry[a.Dialect]
-			if !ok {
-				continue
-			}
-			if err := report(ctx, a); err != nil && ctx.Err() == nil {
-				s.log.Warn("reporting an expired attempt", "dialect", a.Dialect, "attempt", a.ID, "error", err)
+			if a.ReportAt.IsZero() { // a marked one comes with the due reports
+				s.report(ctx, a)
 			}
 		}
-		if err != nil || len(expired) < 1000 {
+		if err != nil || len(expired) < sweepBatch {
+			break
+		}
+	}
+	tried := map[string]bool{}
+	for {
+		due, err := s.core.DueReports(ctx, sweepBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("finding attempts due for a report", "error", err)
+			}
 			return
 		}
+		fresh := 0
+		for _, a := range due {
+			if tried[a.ID] {
+				continue // failed in this sweep: next sweep
+			}
+			tried[a.ID] = true
+			fresh++
+			s.report(ctx, a)
+		}
+		if fresh == 0 || len(due) < sweepBatch {
+			return
+		}
+	}
+}
+
+// report hands one ended attempt to its dialect's reporter, and logs a
+// failure. An attempt of a dialect without a reporter is logged: its mark
+// stays, and so does the attempt.
+func (s *Server) report(ctx context.Context, a store.Attempt) {
+	report, ok := s.reporters[a.Dialect]
+	if !ok {
+		if !a.ReportAt.IsZero() {
+			s.log.Warn("an attempt is due for a report, and its dialect has no reporter", "dialect", a.Dialect, "attempt", a.ID)
+		}
+		return
+	}
+	if err := report(ctx, a); err != nil && ctx.Err() == nil {
+		s.log.Warn("reporting an ended attempt; retried at the next sweep", "dialect", a.Dialect, "attempt", a.ID, "error", err)
 	}
 }

@@ -69,8 +69,8 @@ type Server struct {
 	runners []func(context.Context)
 	// notifier delivers webhooks through the store's outbox.
 	notifier *notify.Notifier
-	// expiry reports expired attempts to their dialect, by dialect name.
-	expiry map[string]expiryReporter
+	// reporters report ended attempts to their dialect, by dialect name.
+	reporters map[string]reporter
 	// sweep is how often expireAttempts runs.
 	sweep time.Duration
 }

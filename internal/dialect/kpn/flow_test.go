@@ -211,7 +211,7 @@ func TestNotifyFlow(t *testing.T) {
 }
 
 // TestNotifyExpiry: an attempt whose device never comes notifies its
-// expiry once, through the server's sweep (ReportExpired) or through a
+// expiry once, through the server's sweep (Report) or through a
 // late device, whichever sees it first.
 func TestNotifyExpiry(t *testing.T) {
 	wantBody := `{"msisdn":"` + ownNumber + `","device_match":null,"remote_addr":"","user_agent":"","errors":[{"device_match":"UNAVAILABLE","reason":"EXPIRED"}]}`

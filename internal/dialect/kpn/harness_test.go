@@ -3,6 +3,7 @@ package kpn_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -238,9 +239,18 @@ func (h *harness) result(tok, pollingURI string) map[string]any {
 	return r.JSON(h.t)
 }
 
-// sweep passes d on the clock and runs the server's expiry sweep: the core
-// expires due attempts and the dialect reports them.
+// sweep passes d on the clock and runs the server's expiry sweep (see
+// internal/server: expireDue): the core expires due attempts, and the
+// dialect reports them and every ended attempt still due for a report.
 func (h *harness) sweep(d time.Duration) {
+	h.t.Helper()
+	if err := h.trySweep(d); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// trySweep is sweep that returns the reports' errors.
+func (h *harness) trySweep(d time.Duration) error {
 	h.t.Helper()
 	h.clock.Add(d)
 	ctx := context.Background()
@@ -248,11 +258,20 @@ func (h *harness) sweep(d time.Duration) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	due, err := h.Core.DueReports(ctx, 100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var errs []error
 	for _, a := range expired {
-		if err := h.api.ReportExpired(ctx, a); err != nil {
-			h.t.Fatal(err)
+		if a.ReportAt.IsZero() { // one marked comes with the due ones
+			errs = append(errs, h.api.Report(ctx, a))
 		}
 	}
+	for _, a := range due {
+		errs = append(errs, h.api.Report(ctx, a))
+	}
+	return errors.Join(errs...)
 }
 
 // deliver runs the outbox once and returns the hooks received so far.

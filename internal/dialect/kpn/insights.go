@@ -163,6 +163,7 @@ func (a *API) start(r *http.Request, clientID, number, mode string, target *noti
 	}
 	att, err := a.core.Start(ctx, core.StartRequest{
 		ClientID: clientID, Dialect: Dialect, ClaimedNumber: number, Lifetime: a.lifetime, Data: data,
+		Report: mode == modeNotify, // the notification must not be lost: see Report
 	})
 	if errors.Is(err, core.ErrInvalidClaim) {
 		return "", "", "", fail(http.StatusBadRequest, "msisdn is not a valid E.164 number")

@@ -71,6 +71,7 @@ type Attempts interface {
 	Start(ctx context.Context, r core.StartRequest) (store.Attempt, error)
 	Get(ctx context.Context, id string) (store.Attempt, error)
 	UpdateData(ctx context.Context, id string, data []byte) (store.Attempt, error)
+	Reported(ctx context.Context, id string, data []byte) (store.Attempt, error)
 	DeviceArrived(ctx context.Context, id string, conn network.Connection, userAgent string) (store.Attempt, error)
 	Take(ctx context.Context, id string) (store.Attempt, error)
 }

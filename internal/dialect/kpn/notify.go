@@ -18,12 +18,18 @@ func notifyKey(attemptID string) string { return "kpn-" + attemptID }
 
 // notifyResult enqueues the notification of an attempt in notify mode once
 // it has a result (consumed: the device came and the network answered) or
-// expired, then drops the notification target from the attempt. Anything
-// else — polling mode, an open attempt, one already notified — is a no-op.
+// expired, and in the same write that drops the notification target from
+// the attempt it clears the attempt's report mark (core.Reported). An
+// attempt with nothing to notify — polling mode, one already notified —
+// only has a leftover mark cleared; an open or decided one is left alone.
 //
 // The notification is a POST of the polling result's JSON to
 // notification_uri with Authorization: Bearer <notification_token>;
 // internal/notify adds Idempotency-Key: kpn-<attempt id> and retries.
+//
+// Until the mark is cleared the server's sweep hands the attempt to Report
+// again, so a failed enqueue or a crash before it is retried; the fixed
+// outbox key makes a second enqueue store nothing.
 func (a *API) notifyResult(ctx context.Context, att store.Attempt) error {
 	switch core.State(att.State) {
 	case core.StateConsumed, core.StateExpired:
@@ -32,6 +38,12 @@ func (a *API) notifyResult(ctx context.Context, att store.Attempt) error {
 	}
 	var d attemptData
 	if len(att.Data) == 0 || json.Unmarshal(att.Data, &d) != nil || d.Mode != modeNotify || d.Notify == nil {
+		if att.ReportAt.IsZero() {
+			return nil
+		}
+		if _, err := a.core.Reported(ctx, att.ID, nil); err != nil {
+			return fmt.Errorf("clear report mark: %w", err)
+		}
 		return nil
 	}
 	if a.notifier == nil {
@@ -47,32 +59,41 @@ func (a *API) notifyResult(ctx context.Context, att store.Attempt) error {
 		return fmt.Errorf("enqueue notification: %w", err)
 	}
 	// The outbox has the number and the token now; the attempt need not.
-	if _, err := a.core.UpdateData(ctx, att.ID, mustJSON(attemptData{Mode: modeNotify, Notified: true})); err != nil {
+	if _, err := a.core.Reported(ctx, att.ID, mustJSON(attemptData{Mode: modeNotify, Notified: true})); err != nil {
 		return fmt.Errorf("drop notification target: %w", err)
 	}
 	return nil
 }
 
-// ReportExpired reports an attempt that expired without the device ever
-// opening its session URI: for an attempt of this dialect in notify mode it
-// enqueues the expiry notification (device_match null, errors
-// [{"device_match":"UNAVAILABLE","reason":"EXPIRED"}]). Any other attempt —
-// another dialect's, polling mode (the poll shows the expiry), one not
-// expired, one already notified — is left alone and nil returned.
+// Report reports the end of one of this dialect's attempts: for an attempt
+// in notify mode it enqueues the notification — the result of a decided or
+// consumed attempt (settling a decided one first), or the expiry
+// (device_match null, errors [{"device_match":"UNAVAILABLE","reason":"EXPIRED"}])
+// — unless that was done already, and clears the attempt's report mark.
+// Another dialect's attempt, an open one, or one with nothing to report
+// is left alone and nil returned.
 //
-// The server calls it with each attempt that core.Service.ExpireDue
-// returns. It is idempotent: two replicas reporting the same attempt
-// enqueue one notification. An error means the notification is not
-// enqueued; the server logs it (the attempt is not offered again).
-func (a *API) ReportExpired(ctx context.Context, att store.Attempt) error {
-	if att.Dialect != Dialect || core.State(att.State) != core.StateExpired {
+// The server's sweep calls it with each attempt that core.Service.ExpireDue
+// expires and each that core.Service.DueReports returns: one the device's
+// request could not report (a failed enqueue, a crash after the decision)
+// is reported here. It is idempotent: two replicas, or the sweep and the
+// device's request, reporting the same attempt enqueue one notification.
+// An error means the notification is not enqueued; the attempt stays due
+// and the next sweep offers it again.
+func (a *API) Report(ctx context.Context, att store.Attempt) error {
+	if att.Dialect != Dialect || core.State(att.State).Open() {
 		return nil
 	}
-	err := a.notifyResult(ctx, att)
-	lvl, attrs := slog.LevelDebug, []slog.Attr{slog.String("api", "kpn"), slog.String("attempt", att.ID)}
+	attrs := []slog.Attr{slog.String("api", "kpn"), slog.String("attempt", att.ID)}
+	att, err := a.settle(ctx, att)
+	if err == nil {
+		attrs = append(attrs, slog.String("state", att.State))
+		err = a.notifyResult(ctx, att)
+	}
+	lvl := slog.LevelDebug
 	if err != nil {
 		lvl, attrs = slog.LevelWarn, append(attrs, slog.Any("error", err))
 	}
-	a.log.LogAttrs(ctx, lvl, "kpn expiry reported", attrs...)
+	a.log.LogAttrs(ctx, lvl, "kpn attempt end reported", attrs...)
 	return err
 }

@@ -34,7 +34,7 @@ func TestPrivacy(t *testing.T) {
 	h.open(s1 + "x")
 
 	logs := h.Logs.String()
-	if !strings.Contains(logs, "kpn request") || !strings.Contains(logs, "kpn expiry reported") {
+	if !strings.Contains(logs, "kpn request") || !strings.Contains(logs, "kpn attempt end reported") {
 		t.Fatalf("the log lacks the dialect's lines:\n%s", logs)
 	}
 	noNumberIn(t, "the log", logs, ownNumber, otherNumber, "99012345678", "99012345676", "3163000000")
