@@ -98,10 +98,20 @@
 // Idempotency-Key), exactly once per attempt under the key
 // "kpn-<attempt id>": after the device opened the session URI, or, if it
 // never did, when the attempt expires — reported by the server's sweep
-// through API.ReportExpired, or by a late device. Until then the attempt
+// through API.Report, or by a late device. Until then the attempt
 // keeps the notification target and the number; once enqueued they are
 // dropped from the attempt. With no Notifier, a device_match_notify request
 // is answered 503 and starts nothing.
+//
+// A notification is never lost: a notify-mode attempt starts with a report
+// mark (core.StartRequest.Report, store.Attempt.ReportAt), and the write
+// that drops the notification target after the enqueue also clears the
+// mark (core.Service.Reported). If the enqueue fails, or the process dies
+// between the decision and the enqueue, the attempt ends still marked; the
+// server's sweep finds it (core.Service.DueReports) and calls API.Report,
+// which settles a decided attempt and enqueues the result — the fixed key
+// makes a second enqueue store nothing — and the sweep retries a failed
+// report at its next run.
 //
 // # Errors
 //
