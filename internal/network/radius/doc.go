@@ -47,9 +47,13 @@
 //   - In a Start or Interim-Update, an allocated block binds the public
 //     address's ports Start..End to the subscriber; a deallocated block
 //     ends that binding at the event's time while the session goes on.
-//   - A Stop ends the session's blocks on the addresses it names, whatever
-//     their IP-Port-Alloc (which may be absent there), and leaves the
-//     session's tombstone as usual.
+//   - A Stop ends every live block of the session (same gateway and
+//     Acct-Session-Id), on every public address and whatever its
+//     IP-Port-Alloc (which may be absent there), also when it names no
+//     block at all, as a BNG's Stop with only Framed-IP-Address does; it
+//     leaves the session's tombstone as usual. A live block whose session
+//     is tombstoned (a table from before this rule) counts as ended from
+//     the Stop on when another session reports its ports.
 //   - A packet may carry several IP-Port-Range attributes; each block is its
 //     own binding (and write-ahead log record). Deallocations are applied
 //     before allocations.

@@ -142,7 +142,8 @@ IP-Port-Range-Local-Id = "vlan-300"
 // whose block holds the port, and nobody outside every block. A second
 // block joins in an Interim-Update, a deallocation releases one block while
 // the session goes on, the released ports move to the other subscriber,
-// and the Stop ends the rest.
+// alice's Stop ends the rest of hers, and bob's Stop, which names no block,
+// ends his.
 func TestRadclientCGNAT(t *testing.T) {
 	bin := needTool(t, "radclient", "freeradius-utils")
 	t.Run("raw", func(t *testing.T) { testRadclientCGNAT(t, bin, false) })
@@ -220,6 +221,13 @@ NAS-Identifier = "cgnat-1"
 	want("after alice's Stop", map[uint16]string{1500: bob, 2500: bob, 9000: ""})
 	if _, _, nat := ts.Table().Counts(); nat != 2 {
 		t.Errorf("%d port blocks live after alice's Stop, want bob's 2", nat)
+	}
+	// A Stop as many BNGs send it, naming the inside address only: bob's
+	// blocks end with his session all the same.
+	send(b, "Stop", "Acct-Session-Time = 3700\n")
+	want("after bob's Stop without port blocks", map[uint16]string{1500: "", 2500: ""})
+	if _, _, nat := ts.Table().Counts(); nat != 0 {
+		t.Errorf("%d port blocks live after bob's Stop, want 0", nat)
 	}
 	if got := ts.metric(t, "numgate_radius_rejected_packets_total", "reason", "bad_nat_attribute"); got != 0 {
 		t.Errorf("bad_nat_attribute = %v", got)

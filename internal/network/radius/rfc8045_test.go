@@ -2,8 +2,11 @@ package radius
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"os"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -398,6 +401,21 @@ func TestServerCGNAT(t *testing.T) {
 	}
 	defer s.Close()
 	check(s.Table())
+
+	// The log rebuilt the session's block index: a Stop naming only the
+	// inside address ends the blocks on both public addresses.
+	if _, err := s.Table().Apply(*ev(StatusStop, "lab|pgw-1", "internet", "n1", "", "100.64.0.9", "", 3600)); err != nil {
+		t.Fatal(err)
+	}
+	checkNATIndex(t, s.Table())
+	if _, _, n := s.Table().Counts(); n != 0 {
+		t.Errorf("%d blocks live after a Stop without NAT attributes, want 0", n)
+	}
+	for _, pub := range []string{"198.51.100.7", "203.0.113.1"} {
+		if n, err := s.Table().Lookup(AnyDomain, netip.MustParseAddr(pub), 1500, sec(3601)); !errors.Is(err, network.ErrNotIdentifiable) {
+			t.Errorf("%s:1500 after the Stop = %q, %v", pub, n, err)
+		}
+	}
 }
 
 // TestTableNATReuse covers ports released by one session and allocated to
@@ -439,5 +457,211 @@ func TestTableNATReuse(t *testing.T) {
 	}
 	if _, _, n := tab.Counts(); n != 1 {
 		t.Errorf("%d blocks live, want 1", n)
+	}
+}
+
+// checkNATIndex verifies that tab.natSess lists exactly the public
+// addresses of every session's live port blocks.
+func checkNATIndex(t *testing.T, tab *Table) {
+	t.Helper()
+	want := map[tombKey][]uint32{}
+	for i := range tab.nat {
+		for a, blocks := range tab.nat[i].m {
+			for _, b := range blocks {
+				k := tombKey{gw: b.e.gw, session: b.e.session}
+				if b.e.stop == 0 && !slices.Contains(want[k], a) {
+					want[k] = append(want[k], a)
+				}
+			}
+		}
+	}
+	if len(want) != len(tab.natSess.first) {
+		t.Fatalf("natSess has %d sessions, live blocks %d", len(tab.natSess.first), len(want))
+	}
+	for k := range tab.natSess.more {
+		if _, ok := tab.natSess.first[k]; !ok || len(tab.natSess.more[k]) == 0 {
+			t.Fatalf("natSess.more[%v] = %x without a first address", k, tab.natSess.more[k])
+		}
+	}
+	for k, as := range want {
+		first, more, _ := tab.natSess.addrs(k)
+		got := append([]uint32{first}, more...)
+		slices.Sort(got)
+		slices.Sort(as)
+		if !slices.Equal(got, as) {
+			t.Fatalf("natSess[%v] = %x, live blocks on %x", k, got, as)
+		}
+	}
+}
+
+// TestTableNATStopAll covers a Stop that names none, or only some, of its
+// session's port blocks: it ends them all, on every public address and in
+// every routing domain, and leaves other sessions' blocks alone.
+func TestTableNATStopAll(t *testing.T) {
+	tab := NewTable(TableConfig{DefaultDomain: AnyDomain})
+	p1, p2 := "198.51.100.7", "203.0.113.1"
+	apply := func(e *Event, want bool) {
+		t.Helper()
+		if ok, err := tab.Apply(*e); err != nil || ok != want {
+			t.Fatalf("Apply(%+v) = %v, %v; want %v", e, ok, err, want)
+		}
+		checkNATIndex(t, tab)
+	}
+	check := func(pub string, port uint16, at int, want string) {
+		t.Helper()
+		got, err := tab.Lookup(AnyDomain, netip.MustParseAddr(pub), port, sec(at))
+		if want == "" && !errors.Is(err, network.ErrNotIdentifiable) || want != "" && got != want {
+			t.Errorf("%s:%d @%d = %q, %v; want %q", pub, port, at, got, err, want)
+		}
+	}
+	// Alice: two blocks on p1 (one released), one on p2, one on p2 from
+	// another APN; bob: one block on p1.
+	apply(nat(ev(StatusStart, "bng", "internet", "a", alice, "100.64.0.1", "", 10), p1, 1024, 2047), true)
+	apply(nat(ev(StatusInterimUpdate, "bng", "internet", "a", alice, "", "", 20), p1, 4096, 5119), true)
+	apply(nat(ev(StatusInterimUpdate, "bng", "internet", "a", alice, "", "", 20), p2, 1024, 2047), true)
+	apply(nat(ev(StatusInterimUpdate, "bng", "corp", "a", alice, "", "", 20), p2, 8192, 9215), true)
+	apply(nat(ev(StatusStart, "bng", "internet", "b", bob, "100.64.0.2", "", 10), p1, 2048, 3071), true)
+	if _, err := tab.apply(&rec{status: StatusInterimUpdate, gw: "bng", dom: "internet", session: SessionHash("a"), natAddr: v4key32(netip.MustParseAddr(p1)),
+		natLo: 4096, natHi: 5119, flags: hasNAT | natRelease, at: unixSec(sec(30)), start: unixSec(sec(10))}); err != nil {
+		t.Fatal(err)
+	}
+	checkNATIndex(t, tab)
+	if _, _, n := tab.Counts(); n != 4 {
+		t.Fatalf("%d blocks live, want 4", n)
+	}
+
+	apply(ev(StatusStop, "bng", "internet", "a", "", "100.64.0.1", "", 40), true)
+	if _, _, n := tab.Counts(); n != 1 {
+		t.Errorf("%d blocks live after alice's Stop, want bob's 1", n)
+	}
+	for _, c := range []struct {
+		pub  string
+		port uint16
+	}{{p1, 1500}, {p2, 1500}, {p2, 9000}} {
+		check(c.pub, c.port, 39, alice)
+		check(c.pub, c.port, 40, "")
+	}
+	check(p1, 4500, 35, "") // released before
+	check(p1, 2500, 41, bob)
+
+	// A Stop naming one of two addresses ends both.
+	apply(nat(ev(StatusInterimUpdate, "bng", "internet", "b", bob, "", "", 50), p2, 1024, 2047), true)
+	apply(nat(ev(StatusStop, "bng", "internet", "b", "", "", "", 60), p2, 1024, 2047), true)
+	check(p1, 2500, 60, "")
+	check(p2, 1500, 60, "")
+	if _, _, n := tab.Counts(); n != 0 {
+		t.Errorf("%d blocks live after bob's Stop, want 0", n)
+	}
+	if len(tab.natSess.first)+len(tab.natSess.more) != 0 {
+		t.Errorf("natSess keeps %d stopped sessions", len(tab.natSess.first)+len(tab.natSess.more))
+	}
+	// The tombstones turn late reports away, as ever.
+	apply(nat(ev(StatusInterimUpdate, "bng", "internet", "a", alice, "", "", 45), p2, 1024, 2047), false)
+}
+
+// TestTableNATStoppedLiveBlock covers a table (restored from before Stops
+// ended all their session's blocks) holding a live block of a stopped
+// session: ports reported after the Stop go to the reporting session,
+// however old, as if the block had ended.
+func TestTableNATStoppedLiveBlock(t *testing.T) {
+	tab := NewTable(TableConfig{DefaultDomain: AnyDomain, TombstoneTTL: 5 * time.Minute})
+	pub := netip.MustParseAddr("198.51.100.7")
+	if _, err := tab.Apply(*nat(ev(StatusStart, "bng", "internet", "a", alice, "", "", 1000), pub.String(), 1024, 1535)); err != nil {
+		t.Fatal(err)
+	}
+	// What an old Stop naming no block left behind: a tombstone only.
+	gw, _ := tab.gws.lookup("bng")
+	k := tombKey{gw: gw, session: SessionHash("a")}
+	tab.shards[mix(k.session^uint64(k.gw))>>56].tombs[k] = unixSec(sec(2000 + 300))
+	b := func(at int) Event {
+		return *withStart(nat(ev(StatusInterimUpdate, "bng", "internet", "b", bob, "", "", at), pub.String(), 1024, 1535), 500)
+	}
+	if ok, err := tab.Apply(b(1900)); err != nil || ok {
+		t.Fatalf("report from before the Stop: Apply = %v, %v; want refused", ok, err)
+	}
+	if ok, err := tab.Apply(b(2600)); err != nil || !ok {
+		t.Fatalf("report after the Stop: Apply = %v, %v; want applied", ok, err)
+	}
+	for _, c := range []struct {
+		at   int
+		want string
+	}{{2500, ""}, {2600, bob}, {2700, bob}} {
+		got, err := tab.Lookup(AnyDomain, pub, 1100, sec(c.at))
+		if c.want == "" && !errors.Is(err, network.ErrNotIdentifiable) || c.want != "" && got != c.want {
+			t.Errorf("@%d = %q, %v; want %q", c.at, got, err, c.want)
+		}
+	}
+	if _, _, n := tab.Counts(); n != 1 {
+		t.Errorf("%d blocks live, want bob's 1", n)
+	}
+	checkNATIndex(t, tab)
+}
+
+// TestTableNATIndexSnapshot restores a snapshot and stops a session without
+// naming its blocks: the session index is rebuilt from the restored blocks.
+func TestTableNATIndexSnapshot(t *testing.T) {
+	tab := NewTable(TableConfig{DefaultDomain: AnyDomain})
+	tab.Apply(*nat(ev(StatusStart, "bng", "internet", "a", alice, "100.64.0.1", "", 10), "198.51.100.7", 1024, 2047))
+	tab.Apply(*nat(ev(StatusInterimUpdate, "bng", "internet", "a", alice, "", "", 20), "203.0.113.1", 1024, 2047))
+	tab.Apply(*nat(ev(StatusStart, "bng", "internet", "b", bob, "", "", 10), "198.51.100.7", 2048, 3071))
+	tab.Apply(*nat(ev(StatusStart, "bng", "internet", "c", carol, "", "", 10), "198.51.100.7", 4096, 5119))
+	tab.Apply(*ev(StatusStop, "bng", "internet", "c", "", "100.64.0.3", "", 15))
+	var recs [][]byte
+	tab.applyMu.Lock()
+	tab.dump(func(b []byte) { recs = append(recs, slices.Clone(b[8:])) })
+	tab.applyMu.Unlock()
+
+	got := NewTable(TableConfig{DefaultDomain: AnyDomain})
+	for _, p := range recs {
+		if err := got.restore(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkNATIndex(t, got)
+	if len(got.natSess.first) != 2 {
+		t.Errorf("natSess has %d sessions, want alice's and bob's", len(got.natSess.first))
+	}
+	got.Apply(*ev(StatusStop, "bng", "internet", "a", "", "100.64.0.1", "", 30))
+	checkNATIndex(t, got)
+	if _, _, n := got.Counts(); n != 1 {
+		t.Errorf("%d blocks live after alice's Stop, want bob's 1", n)
+	}
+	for _, pub := range []string{"198.51.100.7", "203.0.113.1"} {
+		if n, err := got.Lookup(AnyDomain, netip.MustParseAddr(pub), 1500, sec(31)); !errors.Is(err, network.ErrNotIdentifiable) {
+			t.Errorf("%s:1500 after the Stop = %q, %v", pub, n, err)
+		}
+	}
+}
+
+// TestTableNATIndexChurn applies random CGNAT events and checks after each
+// that the session index lists exactly the live blocks' addresses.
+func TestTableNATIndexChurn(t *testing.T) {
+	tab := NewTable(TableConfig{DefaultDomain: AnyDomain, TombstoneTTL: 20 * time.Second})
+	rnd := rand.New(rand.NewPCG(1, 2))
+	pubs := []string{"198.51.100.7", "198.51.100.8", "203.0.113.1"}
+	numbers := []string{alice, bob, carol}
+	for i := range 5000 {
+		at := 100 + i/4
+		s := rnd.IntN(6)
+		session, gw := strconv.Itoa(s), "bng"+strconv.Itoa(s%2)
+		pub := pubs[rnd.IntN(len(pubs))]
+		lo := uint16(1024 * (1 + rnd.IntN(4)))
+		e := nat(ev(StatusInterimUpdate, gw, "internet", session, numbers[s%3], "", "", at), pub, lo, lo+1023)
+		e.SessionStart = sec(at - rnd.IntN(50))
+		switch x := rnd.IntN(20); {
+		case x < 12:
+			tab.Apply(*e)
+		case x < 15:
+			n, _ := packNumber(numbers[s%3])
+			tab.apply(&rec{status: StatusInterimUpdate, gw: gw, dom: "internet", session: SessionHash(session), number: n,
+				natAddr: v4key32(netip.MustParseAddr(pub)), natLo: lo, natHi: lo + 1023, flags: hasNAT | natRelease, at: unixSec(sec(at)), start: unixSec(sec(at))})
+		case x < 18:
+			tab.Apply(*ev(StatusStop, gw, "internet", session, "", "100.64.0.1", "", at))
+		case x < 19:
+			tab.Sweep(sec(at))
+		default:
+			tab.Apply(Event{Status: StatusAccountingOn, Gateway: gw, At: sec(at)})
+		}
+		checkNATIndex(t, tab)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,6 +216,14 @@ type Table struct {
 	doms    interner
 	cleared sync.Map // gateway id → uint32 unix seconds of its last Accounting-On/Off
 
+	// natSess lists, for each (gateway, session) with live port blocks,
+	// the public addresses that hold them, so that a Stop ends them all,
+	// whatever addresses it names (often none). It holds exactly the live
+	// blocks' sessions, so it is bounded by them and a session leaves it
+	// when its last block ends. Only writers use it, under applyMu
+	// (restore: before the table is shared); lookups never read it.
+	natSess sessAddrs
+
 	defaultDom uint32
 	defaultAny bool
 
@@ -233,7 +242,7 @@ func NewTable(cfg TableConfig) *Table {
 		cfg.Now = time.Now
 	}
 	cfg.IMSAPN = NormaliseAPN(cfg.IMSAPN)
-	t := &Table{cfg: cfg}
+	t := &Table{cfg: cfg, natSess: sessAddrs{first: map[tombKey]uint32{}, more: map[tombKey][]uint32{}}}
 	t.gws.init(maxGWs)
 	t.doms.init(maxDomains)
 	for i := range t.shards {
@@ -391,9 +400,9 @@ func (t *Table) apply(r *rec) (bool, error) {
 		if r.flags&hasV6 != 0 {
 			t.stop(kindV6, dom, r.v6, gw, r)
 		}
-		if r.flags&hasNAT != 0 {
-			t.natStop(dom, gw, r)
-		}
+		// The session's port blocks end on every public address, not only
+		// on one the Stop names: a BNG's Stop often carries none.
+		t.natStop(tk, r.at)
 		return true, nil
 	}
 	if r.flags&natRelease != 0 {
@@ -593,10 +602,20 @@ func (t *Table) natUpsert(dom, gw uint32, r *rec) bool {
 			ne.e.start = min(ne.e.start, b.e.start)
 			continue
 		}
+		if b.e.stop == 0 {
+			// A live block of a stopped session (a table from before
+			// Stops ended every block of their session) ended with it:
+			// its ports are taken as above.
+			if stop, ok := t.tombStop(b.e.gw, b.e.session); ok && r.at >= stop {
+				ne.e.start = max(ne.e.start, r.at)
+				continue
+			}
+		}
 		if r.start < b.e.start {
 			return false // an older session's late report
 		}
 	}
+	var gone []tombKey // other sessions whose live blocks are replaced
 	out := blocks[:0]
 	for _, b := range blocks {
 		if b.hi < r.natLo || b.lo > r.natHi {
@@ -607,16 +626,114 @@ func (t *Table) natUpsert(dom, gw uint32, r *rec) bool {
 		// newer session.
 		if b.e.stop == 0 {
 			t.liveNAT.Add(-1)
+			if k := (tombKey{gw: b.e.gw, session: b.e.session}); k.gw != gw || k.session != r.session {
+				gone = append(gone, k)
+			}
 		}
 		t.stored.Add(-1)
 	}
 	if len(blocks) == 0 {
 		t.natAddrs.Add(1)
 	}
-	ns.m[r.natAddr] = append(out, ne)
+	blocks = append(out, ne)
+	ns.m[r.natAddr] = blocks
 	t.liveNAT.Add(1)
 	t.stored.Add(1)
+	for _, k := range gone {
+		t.natUnindex(k, r.natAddr, blocks)
+	}
+	t.natIndex(tombKey{gw: gw, session: r.session}, r.natAddr)
 	return true
+}
+
+// tombStop reports whether session (gw, session) is tombstoned and, if so,
+// the second it stopped. The caller holds applyMu.
+func (t *Table) tombStop(gw uint32, session uint64) (uint32, bool) {
+	sh := &t.shards[mix(session^uint64(gw))>>56]
+	sh.mu.RLock()
+	exp, ok := sh.tombs[tombKey{gw: gw, session: session}]
+	sh.mu.RUnlock()
+	return exp - min(exp, uint32(t.cfg.TombstoneTTL/time.Second)), ok
+}
+
+// sessAddrs maps a session to the public addresses of its live port
+// blocks. Most sessions hold blocks on one address, kept in a pointer-free
+// map (24-byte slots, about 50 to 60 bytes a session); further addresses
+// go to a second map.
+type sessAddrs struct {
+	first map[tombKey]uint32
+	more  map[tombKey][]uint32
+}
+
+func (s *sessAddrs) add(k tombKey, a uint32) {
+	f, ok := s.first[k]
+	switch {
+	case !ok:
+		s.first[k] = a
+	case f != a && !slices.Contains(s.more[k], a):
+		s.more[k] = append(s.more[k], a)
+	}
+}
+
+func (s *sessAddrs) remove(k tombKey, a uint32) {
+	f, ok := s.first[k]
+	if !ok {
+		return
+	}
+	more := s.more[k]
+	if f == a {
+		if len(more) == 0 {
+			delete(s.first, k)
+			return
+		}
+		s.first[k], more = more[len(more)-1], more[:len(more)-1]
+	} else if i := slices.Index(more, a); i >= 0 {
+		more = slices.Delete(more, i, i+1)
+	} else {
+		return
+	}
+	if len(more) == 0 {
+		delete(s.more, k)
+	} else {
+		s.more[k] = more
+	}
+}
+
+// addrs returns the addresses of session k; the result is valid until the
+// next change.
+func (s *sessAddrs) addrs(k tombKey) (first uint32, more []uint32, ok bool) {
+	first, ok = s.first[k]
+	return first, s.more[k], ok
+}
+
+func (s *sessAddrs) drop(k tombKey) {
+	delete(s.first, k)
+	delete(s.more, k)
+}
+
+// dropGateway forgets every session of gw.
+func (s *sessAddrs) dropGateway(gw uint32) {
+	for k := range s.first {
+		if k.gw == gw {
+			s.drop(k)
+		}
+	}
+}
+
+// natIndex notes that session k has a live block on the public address
+// addr. The caller holds applyMu.
+func (t *Table) natIndex(k tombKey, addr uint32) { t.natSess.add(k, addr) }
+
+// natUnindex forgets addr for session k unless blocks, the address's
+// blocks, still hold a live one of k. The caller holds applyMu and addr's
+// natShard lock.
+func (t *Table) natUnindex(k tombKey, addr uint32, blocks []natEntry) {
+	for _, b := range blocks {
+		if b.e.stop == 0 && b.e.gw == k.gw && b.e.session == k.session {
+			return
+		}
+	}
+	t.natSess.remove(k, addr)
 }
 
 // natRelease ends, at the event's time, the session's live blocks on the
@@ -635,22 +752,38 @@ func (t *Table) natRelease(dom, gw uint32, r *rec) bool {
 			released = true
 		}
 	}
+	if released {
+		t.natUnindex(tombKey{gw: gw, session: r.session}, r.natAddr, ns.m[r.natAddr])
+	}
 	return released
 }
 
-// natStop ends every live block of the stopped session on the record's
-// public address.
-func (t *Table) natStop(dom, gw uint32, r *rec) {
-	ns := t.natShard(r.natAddr)
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	for i := range ns.m[r.natAddr] {
-		b := &ns.m[r.natAddr][i]
-		if b.e.gw == gw && b.e.session == r.session && b.e.kdom == dom && b.e.stop == 0 {
-			b.e.stop = max(r.at, 1)
-			t.liveNAT.Add(-1)
+// natStop ends, at time at, every live block of the stopped session k, on
+// every public address and in every routing domain (the tombstone, too,
+// is per gateway and session), and forgets the session. The caller holds
+// applyMu.
+func (t *Table) natStop(k tombKey, at uint32) {
+	first, more, ok := t.natSess.addrs(k)
+	if !ok {
+		return
+	}
+	end := func(a uint32) {
+		ns := t.natShard(a)
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		for i := range ns.m[a] {
+			b := &ns.m[a][i]
+			if b.e.gw == k.gw && b.e.session == k.session && b.e.stop == 0 {
+				b.e.stop = max(at, 1)
+				t.liveNAT.Add(-1)
+			}
 		}
 	}
+	end(first)
+	for _, a := range more {
+		end(a)
+	}
+	t.natSess.drop(k)
 }
 
 // clearGateway ends every live binding of gw at time at. The caller holds
@@ -683,6 +816,7 @@ func (t *Table) clearGateway(gw, at uint32) {
 		}
 		ns.mu.Unlock()
 	}
+	t.natSess.dropGateway(gw)
 }
 
 func (sh *shard) clear(t *Table, gw, at uint32) {
@@ -706,7 +840,8 @@ func (sh *shard) clear(t *Table, gw, at uint32) {
 }
 
 // Sweep forgets stopped bindings and tombstones older than the tombstone
-// TTL. The server calls it periodically.
+// TTL. The server calls it periodically. It leaves natSess alone: that
+// index holds live blocks only, which Sweep never removes.
 func (t *Table) Sweep(now time.Time) {
 	t.applyMu.Lock()
 	defer t.applyMu.Unlock()

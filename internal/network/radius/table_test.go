@@ -177,6 +177,20 @@ func TestTableSemantics(t *testing.T) {
 			look("internet", "198.51.100.1", 2100, 31, ""),
 			look("internet", "198.51.100.1", 2100, 29, bob),
 		}},
+		{"a Stop naming only the inside address ends the session's port blocks", []step{
+			{ev: nat(ev(StatusStart, "bng1", "internet", "A", alice, "100.64.0.1", "", 1000), "198.51.100.7", 1024, 1535)},
+			look("internet", "198.51.100.7", 1100, 1500, alice),
+			{ev: ev(StatusStop, "bng1", "internet", "A", "", "100.64.0.1", "", 2000)},
+			look("internet", "198.51.100.7", 1100, 1999, alice),
+			look("internet", "198.51.100.7", 1100, 2000, ""),
+			look("internet", "198.51.100.7", 1100, 2500, ""),
+			look("internet", "100.64.0.1", 0, 2500, ""),
+			// B, a session older than A's, gets the block later on.
+			{ev: withStart(nat(ev(StatusInterimUpdate, "bng1", "internet", "B", bob, "100.64.0.2", "", 2600), "198.51.100.7", 1024, 1535), 500)},
+			look("internet", "198.51.100.7", 1100, 2700, bob),
+			look("internet", "198.51.100.7", 1100, 2599, ""), // never A again
+			look("internet", "100.64.0.2", 0, 2700, bob),
+		}},
 		{"sweep forgets stopped bindings after the TTL", []step{
 			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 10)},
 			{ev: ev(StatusStop, "pgw1", "internet", "s1", "", "10.0.0.1", "", 20)},

@@ -499,6 +499,7 @@ func (t *Table) restore(p []byte) error {
 			ns.m[uint32(e.addr)] = append(ns.m[uint32(e.addr)], natEntry{lo: lo, hi: hi, e: e})
 			if e.stop == 0 {
 				t.liveNAT.Add(1)
+				t.natIndex(tombKey{gw: gw, session: e.session}, uint32(e.addr))
 			}
 			t.stored.Add(1)
 			return nil
