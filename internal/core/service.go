@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/numgate/numgate/internal/msisdn"
@@ -109,7 +110,7 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
-	if err := s.allow(ctx, r); err != nil {
+	if err := s.allow(ctx, r, netip.Addr{}); err != nil {
 		return store.Attempt{}, err
 	}
 	a := s.newAttempt(r)
@@ -129,28 +130,45 @@ func (s *Service) Admit(ctx context.Context, clientID, dialect, claimedNumber st
 	if claimedNumber != "" && !msisdn.Valid(claimedNumber) {
 		return ErrInvalidClaim
 	}
-	return s.admit(ctx, clientID, dialect, claimedNumber, n)
+	return s.admit(ctx, clientID, dialect, claimedNumber, netip.Addr{}, n)
 }
 
 // allow asks the Limiter whether r may start an attempt, unless the
-// caller admitted it already.
-func (s *Service) allow(ctx context.Context, r StartRequest) error {
+// caller admitted it already. device is the device's address on the
+// device-facing routes (Identify), invalid on the backends' routes.
+func (s *Service) allow(ctx context.Context, r StartRequest, device netip.Addr) error {
 	if r.Admitted {
 		return nil
 	}
-	return s.admit(ctx, r.ClientID, r.Dialect, r.ClaimedNumber, 1)
+	return s.admit(ctx, r.ClientID, r.Dialect, r.ClaimedNumber, device, 1)
 }
 
-// admit asks the Limiter for n starts and logs a refusal (never the number).
-func (s *Service) admit(ctx context.Context, clientID, dialect, number string, n int) error {
+// admit asks the Limiter for n starts and logs a refusal (never the
+// number). A start from a device-facing route (a valid device address) is
+// counted per client and per number *from that device's network* (the
+// IPv4 address, the IPv6 /64): client_id and login_hint are public there,
+// so a client-wide or number-wide bucket would let anyone spend a
+// relying party's or a subscriber's allowance. The backends' routes are
+// authenticated and count client-wide and number-wide.
+func (s *Service) admit(ctx context.Context, clientID, dialect, number string, device netip.Addr, n int) error {
 	if s.limiter == nil {
 		return nil
 	}
+	clientKey, scope := clientID, []string{"ratelimit"}
+	if device.IsValid() {
+		nw := netip.PrefixFrom(device.Unmap(), 32)
+		if device.Unmap().Is6() {
+			nw = netip.PrefixFrom(device, 64)
+		}
+		nw = nw.Masked()
+		clientKey += " " + nw.String()
+		scope = append(scope, nw.String())
+	}
 	var key string
 	if number != "" {
-		key = s.pseudo.Pseudonym(number, "ratelimit")
+		key = s.pseudo.Pseudonym(number, scope...)
 	}
-	err := s.limiter.AllowN(clientID, key, n)
+	err := s.limiter.AllowN(clientKey, key, n)
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "attempt refused", slog.String("client", clientID),
 			slog.String("dialect", dialect), slog.Int("attempts", n), slog.String("reason", err.Error()))
@@ -297,7 +315,7 @@ func (s *Service) IdentifyWithGrant(ctx context.Context, r StartRequest, conn ne
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
-	if err := s.allow(ctx, r); err != nil {
+	if err := s.allow(ctx, r, conn.Addr); err != nil {
 		return store.Attempt{}, err
 	}
 	who, ierr := s.identify(ctx, conn, r.ClaimedNumber)

@@ -323,14 +323,40 @@ func TestRateLimits(t *testing.T) {
 			t.Errorf("step %d: no retry time", i+1)
 		}
 	}
-	_, err := svc.Identify(ctx, core.StartRequest{ClientID: "a", Dialect: "test", ClaimedNumber: "+31612345678"}, conn("10.0.0.1"), "ua")
-	if !errors.Is(err, core.ErrRateLimited) || nw.n != 0 {
-		t.Fatalf("Identify over the limit: %v, %d identifications, want ErrRateLimited and none", err, nw.n)
-	}
 	clk.Add(2 * time.Minute)
 	expired, err := svc.ExpireDue(ctx, 100)
 	if err != nil || len(expired) != 4 {
 		t.Fatalf("%d attempts stored (%v), want the 4 allowed", len(expired), err)
+	}
+
+	// The device-facing route counts per device network: client_id and
+	// login_hint are public there, so a device spends only its own
+	// allowance — not the client's, not the number's.
+	identify := func(client, device string) error {
+		_, err := svc.Identify(ctx, core.StartRequest{ClientID: client, Dialect: "test", ClaimedNumber: "+31612345678"}, conn(device), "ua")
+		return err
+	}
+	devSteps := []struct {
+		client, device string
+		limited        bool
+	}{
+		{"a", "10.0.0.1", false}, // client a and the number are spent on the backend route
+		{"a", "10.0.0.1", false},
+		{"a", "10.0.0.1", true}, // this device's 2/h for the number
+		{"a", "10.0.0.2", false},
+		{"a", "2001:db8:1:2::7", false},
+		{"a", "2001:db8:1:2::8", false},
+		{"a", "2001:db8:1:2::9", true}, // one /64 is one device network
+	}
+	before := nw.n
+	for i, s := range devSteps {
+		err := identify(s.client, s.device)
+		if limited := errors.Is(err, core.ErrRateLimited); limited != s.limited || (err != nil && !limited) {
+			t.Fatalf("device step %d (%s): %v, want limited=%v", i+1, s.device, err, s.limited)
+		}
+	}
+	if got := nw.n - before; got != 5 {
+		t.Errorf("%d identifications, want the 5 allowed: a refusal asked the network", got)
 	}
 	if strings.Contains(logs.String(), "3161") || strings.Contains(logs.String(), "3168") {
 		t.Errorf("a log line carries a number:\n%s", logs)

@@ -229,7 +229,8 @@ func TestSeveralScopes(t *testing.T) {
 
 // TestRateLimited: over the core's limit per number, Network Enablement
 // answers 429 throttled with Retry-After, and the direct authorize URL
-// redirects temporarily_unavailable; neither starts an attempt. A request
+// (counted per device network) redirects temporarily_unavailable; neither
+// starts an attempt. A request
 // for two scopes counts two attempts at once: refused, it starts neither
 // and its JWT stays usable. Another number is unaffected, and the number
 // is served again once its bucket refills.
@@ -262,8 +263,15 @@ func TestRateLimited(t *testing.T) {
 		"client_id": {appID}, "redirect_uri": {callback}, "response_type": {"code"},
 		"scope": {"openid " + scope}, "state": {"sdk-state"}, "login_hint": {verified},
 	}
+	// The direct URL is device-facing: it counts per device network, so
+	// the backend's spent allowance does not block this device, its own does.
+	for i := range 2 {
+		if _, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode()); cb.Get("code") == "" {
+			t.Fatalf("direct authorize %d, under this device's limit: callback %v, want a code", i+1, cb)
+		}
+	}
 	if _, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode()); cb.Get("error") != "temporarily_unavailable" || cb.Get("state") != "sdk-state" {
-		t.Errorf("direct authorize over the limit: callback %v, want error=temporarily_unavailable with the state", cb)
+		t.Errorf("direct authorize over the device's limit: callback %v, want error=temporarily_unavailable with the state", cb)
 	}
 	if got := e.openAttempts(); got != open {
 		t.Errorf("%d open attempts after the refusals, want %d", got, open)
