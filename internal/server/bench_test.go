@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/numgate/numgate/client"
+	"github.com/numgate/numgate/internal/cputime"
 )
 
 // The full-flow benchmarks: each iteration is one verification, three HTTP
@@ -44,7 +45,7 @@ func benchFlow(b *testing.B, scope string) {
 	}.Encode()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		code := authorizeOnce(b, hc, authURL)
 		tok := tokenOnce(b, hc, g.URL+"/token", code, pk.Verifier)
@@ -80,7 +81,7 @@ func BenchmarkBaseline(b *testing.B) {
 	authURL := srv.URL + "/authorize?state=s&client_id=x"
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		code := authorizeOnce(b, hc, authURL)
 		tok := tokenOnce(b, hc, srv.URL+"/token", code, "v")
@@ -95,7 +96,7 @@ func BenchmarkBaseline(b *testing.B) {
 // reportCPU reports the process's CPU time per iteration since cpu0, when
 // the platform tells it.
 func reportCPU(b *testing.B, cpu0 time.Duration) {
-	if d := cpuTime() - cpu0; d > 0 {
+	if d := cputime.Process() - cpu0; d > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2866"
+
+	"github.com/numgate/numgate/internal/cputime"
 )
 
 // benchSize is the number of bindings per family in the table benchmarks:
@@ -80,11 +82,11 @@ func benchTable(b *testing.B) (*Table, int) {
 // CPU time per lookup much less. With -cpu 1 the process's CPU time is the
 // benchmark's.
 func cpuClock(b *testing.B) func() {
-	start := cpuTime()
+	start := cputime.Process()
 	b.ResetTimer()
 	return func() {
 		if start > 0 && b.N > 0 {
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

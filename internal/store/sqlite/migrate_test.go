@@ -24,21 +24,7 @@ func TestMigrateFromV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "numgate.db")
 	now := time.Date(2031, time.March, 14, 15, 9, 26, 535_000_000, time.UTC)
 
-	old, err := sql.Open("sqlite", dsn(path, "journal_mode(WAL)", "foreign_keys(1)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, old, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 1); err != nil {
-		t.Fatalf("migrate to version 1: %v", err)
-	}
+	old := openAtVersion(t, path, 1)
 	const insertAttempt = `INSERT INTO attempts (id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
 device_number, device_hash, identified_by, device_addr, user_agent, created_at, updated_at, deadline, data)
 VALUES (?, 'client-1', 'camara', ?, '', '+15550100123', 'h1:ab', '', '', 'virtual', '10.0.0.1', 'ua', ?, ?, ?, ?)`
@@ -129,21 +115,7 @@ func TestMigrateFromV3(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "numgate.db")
 	now := time.Date(2031, time.March, 14, 15, 9, 26, 535_000_000, time.UTC)
 
-	old, err := sql.Open("sqlite", dsn(path, "journal_mode(WAL)", "foreign_keys(1)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, old, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 3); err != nil {
-		t.Fatalf("migrate to version 3: %v", err)
-	}
+	old := openAtVersion(t, path, 3)
 	// The column list of the code before report_at.
 	const insertAttempt = `INSERT INTO attempts (id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
 device_number, device_hash, identified_by, device_addr, user_agent, created_at, updated_at, deadline, data)
@@ -221,4 +193,26 @@ func ids(as []store.Attempt) []string {
 		out = append(out, a.ID)
 	}
 	return out
+}
+
+// openAtVersion opens the database at path migrated only up to version, as
+// a release of that schema left it.
+func openAtVersion(t *testing.T, path string, version int64) *sql.DB {
+	t.Helper()
+	old, err := sql.Open("sqlite", dsn(path, "journal_mode(WAL)", "foreign_keys(1)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, old, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate to version %d: %v", version, err)
+	}
+	return old
 }

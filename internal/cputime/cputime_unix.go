@@ -1,14 +1,15 @@
 //go:build unix
 
-package radius
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the process's CPU time (user and system).
-func cpuTime() time.Duration {
+// Process returns the process's CPU time (user and system), or 0 when it
+// cannot be read.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
