@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/randid"
@@ -31,6 +33,9 @@ type Config struct {
 	// Limiter, when set, bounds how often attempts start per client and per
 	// claimed number (a *ratelimit.Limiter); a refusal is ErrRateLimited.
 	Limiter Limiter
+	// Registerer, when set, receives the attempt counters
+	// (numgate_attempts_started_total, …_decided_total, …_refused_total).
+	Registerer prometheus.Registerer
 }
 
 // Limiter bounds how often attempts start: AllowN admits n starts at
@@ -51,6 +56,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	limiter  Limiter
+	metrics  *metrics
 }
 
 // NewService checks cfg and returns a Service.
@@ -75,6 +81,11 @@ func NewService(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("core: metrics: %w", err)
+	}
+	s.metrics = m
 	return s, nil
 }
 
@@ -119,6 +130,7 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "attempt started",
 		slog.String("attempt", a.ID), slog.String("client", a.ClientID), slog.String("dialect", a.Dialect))
+	s.metrics.start(a.Dialect)
 	return a, nil
 }
 
@@ -170,6 +182,7 @@ func (s *Service) admit(ctx context.Context, clientID, dialect, number string, d
 	}
 	err := s.limiter.AllowN(clientKey, key, n)
 	if err != nil {
+		s.metrics.refuse(dialect, err)
 		s.log.LogAttrs(ctx, slog.LevelWarn, "attempt refused", slog.String("client", clientID),
 			slog.String("dialect", dialect), slog.Int("attempts", n), slog.String("reason", err.Error()))
 	}
@@ -290,12 +303,16 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 	}
 
 	who, ierr := s.identify(ctx, conn, seen.ClaimedNumber)
-	return s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+	decided, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
 		if State(a.State) != StateDeviceSeen {
 			return a, ErrWrongState
 		}
 		return s.decide(ctx, a, who, ierr), nil
 	})
+	if err == nil {
+		s.metrics.decide(decided.Dialect, decided.Outcome)
+	}
+	return decided, err
 }
 
 // Identify is Start and DeviceArrived in one step, for dialects whose start
@@ -338,6 +355,8 @@ func (s *Service) IdentifyWithGrant(ctx context.Context, r StartRequest, conn ne
 	if err != nil {
 		return store.Attempt{}, fmt.Errorf("core: create attempt: %w", err)
 	}
+	s.metrics.start(a.Dialect)
+	s.metrics.decide(a.Dialect, a.Outcome)
 	return a, nil
 }
 

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/msisdn"
@@ -418,5 +421,58 @@ func TestReports(t *testing.T) {
 	}
 	if got := due(); len(got) != 0 {
 		t.Fatalf("due after Reported: %v", got)
+	}
+}
+
+// TestMetrics: the attempt counters count what happened, by dialect,
+// outcome and limit, and carry no number in any label.
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	svc, _, _ := newService(t, testNet, func(c *core.Config, clk *clock) {
+		perNumber, _ := ratelimit.ParseLimit("1/h")
+		c.Limiter = ratelimit.New(ratelimit.Config{PerNumber: perNumber, Now: clk.Now})
+		c.Registerer = reg
+	})
+	ctx := context.Background()
+	a, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "kpn", ClaimedNumber: "+31612345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "ua"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "kpn", ClaimedNumber: "+31612345678"}); !errors.Is(err, core.ErrRateLimited) {
+		t.Fatalf("second start: %v, want ErrRateLimited", err)
+	}
+	if _, err := svc.Identify(ctx, core.StartRequest{ClientID: "c", Dialect: "camara"}, conn("10.9.9.9"), "ua"); err != nil {
+		t.Fatal(err)
+	}
+
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, lp := range m.GetLabel() {
+				key += " " + lp.GetName() + "=" + lp.GetValue()
+				if strings.Contains(lp.GetValue(), "3161") {
+					t.Errorf("a label carries a number: %s", key)
+				}
+			}
+			got[key] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"numgate_attempts_started_total dialect=kpn":                             1,
+		"numgate_attempts_started_total dialect=camara":                          1,
+		"numgate_attempts_decided_total dialect=kpn outcome=match":               1,
+		"numgate_attempts_decided_total dialect=camara outcome=not_identifiable": 1,
+		"numgate_attempts_refused_total dialect=kpn limit=number":                1,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("counters:\n got %v\nwant %v", got, want)
 	}
 }

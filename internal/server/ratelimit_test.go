@@ -72,6 +72,16 @@ func TestRateLimitsThroughGateway(t *testing.T) {
 		t.Errorf("DQE over the limit: HTTP %d %v %v, want 429 with error_id 01", resp.StatusCode, dqe, err)
 	}
 
+	_, _, metrics := call(t, http.MethodGet, g.URL+"/metrics", "", "", nil, nil)
+	for _, want := range []string{
+		`numgate_attempts_refused_total{dialect="camara",limit="number"} 1`,
+		`numgate_attempts_refused_total{dialect="kpn",limit="number"} 1`,
+		`numgate_attempts_refused_total{dialect="dqe",limit="number"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	if got := openAttempts(t, g); got != open {
 		t.Errorf("%d open attempts after the refusals, want %d: a refusal stored something", got, open)
 	}

@@ -155,7 +155,7 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 	s.core, err = core.NewService(core.Config{
 		Store: s.store, Identifier: ident, Pseudonymizer: pseudo,
 		Lifetime: cfg.Attempts.Lifetime.D(), IdentifyTimeout: cfg.Identification.Timeout.D(),
-		Now: s.now, Logger: s.log.With("component", "core"), Limiter: limiter,
+		Now: s.now, Logger: s.log.With("component", "core"), Limiter: limiter, Registerer: s.metrics,
 	})
 	if err != nil {
 		return err
