@@ -82,6 +82,7 @@ func (r *AddrResolver) Connection(req *http.Request, now time.Time) network.Conn
 	c.FromTrustedProxy = true
 	dev := r.device(req.Header, peer)
 	c.Addr, c.Port = dev.Addr(), dev.Port()
+	c.TrustedRequester = r.Trusted(c.Addr)
 	return c
 }
 

@@ -257,3 +257,30 @@ func FuzzConnection(f *testing.F) {
 		}
 	})
 }
+
+// TestTrustedRequester: only a trusted proxy asking on its own account is
+// a trusted requester; a device's request it relays, or one relayed
+// through several trusted hops from a device, is not.
+func TestTrustedRequester(t *testing.T) {
+	r := httpx.NewAddrResolver(trusted)
+	for _, tc := range []struct {
+		name, peer, xff string
+		want            bool
+	}{
+		{"the proxy itself", "10.0.0.1:443", "", true},
+		{"the proxy, through another trusted hop", "10.0.0.1:443", "10.0.0.9", true},
+		{"a device relayed by the proxy", "10.0.0.1:443", "100.64.1.2", false},
+		{"a device behind two trusted hops", "10.0.0.1:443", "100.64.1.2, 10.0.0.9", false},
+		{"a device claiming to be a proxy", "10.0.0.1:443", "10.0.0.9, 100.64.1.2", false},
+		{"an untrusted peer", "100.64.1.2:5000", "", false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.RemoteAddr = tc.peer
+		if tc.xff != "" {
+			req.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := r.Connection(req, time.Now()).TrustedRequester; got != tc.want {
+			t.Errorf("%s: TrustedRequester %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -45,6 +45,13 @@ type Connection struct {
 	Header http.Header
 	// FromTrustedProxy reports that the TCP peer is a configured proxy.
 	FromTrustedProxy bool
+	// TrustedRequester reports that a trusted proxy made the request on
+	// its own account: no untrusted party stands behind it in the
+	// forwarding chain (Addr is itself trusted). Only such a request may
+	// name a device address of its own (login_hint=ipport:); a device's
+	// request relayed by the proxy never may, or any device could claim
+	// another subscriber's address.
+	TrustedRequester bool
 	// Hint is the number the backend claims (login_hint tel:, or the number
 	// given when the attempt started), in E.164, or empty. Real identifiers
 	// ignore it; the virtual operator derives its outcome from it.

@@ -140,10 +140,14 @@ func (s *Server) authorize(ctx context.Context, r *http.Request, p params, t aut
 	}
 	conn := s.conn(r)
 	if req.hint.addr.IsValid() {
-		if conn.FromTrustedProxy {
+		// Only a trusted party asking on its own account may say where the
+		// device is; a device's own request, relayed by a trusted proxy,
+		// could otherwise name another subscriber's address and be
+		// identified as that subscriber.
+		if conn.TrustedRequester {
 			conn.Addr, conn.Port = req.hint.addr, req.hint.port
 		} else {
-			s.log.LogAttrs(ctx, slog.LevelInfo, "ipport login_hint ignored: request not from a trusted proxy",
+			s.log.LogAttrs(ctx, slog.LevelWarn, "ipport login_hint ignored: not asked by a trusted proxy on its own account",
 				slog.String("client", t.client.ID))
 		}
 	}

@@ -254,12 +254,15 @@ func (e *env) remember(secret string) {
 }
 
 // connection is Config.Connection: the TCP peer; the X-Test-Trusted-Proxy
-// header plays the role of a configured proxy network.
+// header plays the role of a configured proxy network: "relay" is a
+// device's request relayed by a trusted proxy, "requester" the proxy
+// asking on its own account.
 func (e *env) connection(r *http.Request) network.Connection {
 	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+	proxy := r.Header.Get("X-Test-Trusted-Proxy")
 	return network.Connection{
 		Addr: ap.Addr().Unmap(), Port: ap.Port(), At: e.now(), Header: r.Header.Clone(),
-		FromTrustedProxy: r.Header.Get("X-Test-Trusted-Proxy") == "1",
+		FromTrustedProxy: proxy != "", TrustedRequester: proxy == "requester",
 	}
 }
 

@@ -268,7 +268,9 @@ func TestProxyProtocolCGNAT(t *testing.T) {
 // TestLoginHintIPPortThroughTrustedProxy: a backend's authorize request
 // arrives through a trusted proxy with login_hint=ipport:ADDR:PORT, naming
 // the device's public address and port; the CGNAT binding identifies it.
-// From anyone else the hint is ignored.
+// From anyone else the hint is ignored — also from a device whose request
+// the trusted proxy relays (X-Forwarded-For names it): a device must not
+// name another subscriber's address and be identified as them.
 func TestLoginHintIPPortThroughTrustedProxy(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -286,6 +288,7 @@ func TestLoginHintIPPortThroughTrustedProxy(t *testing.T) {
 		},
 	}}
 	direct := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	relayed := &http.Client{Timeout: 10 * time.Second, Transport: forwardedFor{"203.0.113.50", viaProxy.Transport}}
 	for _, c := range []struct {
 		name, hint, claimed string
 		device              *http.Client
@@ -298,6 +301,7 @@ func TestLoginHintIPPortThroughTrustedProxy(t *testing.T) {
 		{"no port", "ipport:198.51.100.7", numberA, viaProxy, false, "login_required"},
 		{"port in no block", "ipport:198.51.100.7:42000", numberA, viaProxy, false, "login_required"},
 		{"untrusted sender", "ipport:198.51.100.7:40001", numberA, direct, false, "login_required"},
+		{"a device relayed by the proxy", "ipport:198.51.100.7:40001", numberA, relayed, false, "login_required"},
 	} {
 		ok, e := flowVia(t, g, c.device, c.hint, c.claimed)
 		if ok != c.verified || e != c.oauthErr {
@@ -330,3 +334,16 @@ func TestProxyProtocolConfig(t *testing.T) {
 
 // ptr returns a pointer to v, for the configuration's optional switches.
 func ptr[T any](v T) *T { return &v }
+
+// forwardedFor is a proxy's transport: it names the device it relays in
+// X-Forwarded-For.
+type forwardedFor struct {
+	device string
+	next   http.RoundTripper
+}
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.device)
+	return f.next.RoundTrip(r)
+}
