@@ -121,7 +121,7 @@ func (s *Service) Start(ctx context.Context, r StartRequest) (store.Attempt, err
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
-	if err := s.allow(ctx, r, netip.Addr{}); err != nil {
+	if err := s.allow(ctx, r, ""); err != nil {
 		return store.Attempt{}, err
 	}
 	a := s.newAttempt(r)
@@ -142,39 +142,50 @@ func (s *Service) Admit(ctx context.Context, clientID, dialect, claimedNumber st
 	if claimedNumber != "" && !msisdn.Valid(claimedNumber) {
 		return ErrInvalidClaim
 	}
-	return s.admit(ctx, clientID, dialect, claimedNumber, netip.Addr{}, n)
+	return s.admit(ctx, clientID, dialect, claimedNumber, "", n)
 }
 
 // allow asks the Limiter whether r may start an attempt, unless the
-// caller admitted it already. device is the device's address on the
-// device-facing routes (Identify), invalid on the backends' routes.
-func (s *Service) allow(ctx context.Context, r StartRequest, device netip.Addr) error {
+// caller admitted it already. via is the device's network on the
+// device-facing routes (deviceNetwork), empty on the backends' routes.
+func (s *Service) allow(ctx context.Context, r StartRequest, via string) error {
 	if r.Admitted {
 		return nil
 	}
-	return s.admit(ctx, r.ClientID, r.Dialect, r.ClaimedNumber, device, 1)
+	return s.admit(ctx, r.ClientID, r.Dialect, r.ClaimedNumber, via, 1)
+}
+
+// deviceNetwork names the network a device-facing request came from, for
+// the rate limits: its IPv4 address or IPv6 /64, or "unknown" when the
+// address could not be resolved (never empty: a device-facing start must
+// not fall into the backends' buckets).
+func deviceNetwork(a netip.Addr) string {
+	a = a.Unmap().WithZone("")
+	switch {
+	case !a.IsValid():
+		return "unknown"
+	case a.Is4():
+		return netip.PrefixFrom(a, 32).String()
+	default:
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
 }
 
 // admit asks the Limiter for n starts and logs a refusal (never the
-// number). A start from a device-facing route (a valid device address) is
-// counted per client and per number *from that device's network* (the
-// IPv4 address, the IPv6 /64): client_id and login_hint are public there,
-// so a client-wide or number-wide bucket would let anyone spend a
-// relying party's or a subscriber's allowance. The backends' routes are
+// number). A start from a device-facing route (via names the device's
+// network) is counted per client and per number *from that network*:
+// client_id and login_hint are public there, so a client-wide or
+// number-wide bucket would let anyone spend a relying party's or a
+// subscriber's allowance. The backends' routes (via empty) are
 // authenticated and count client-wide and number-wide.
-func (s *Service) admit(ctx context.Context, clientID, dialect, number string, device netip.Addr, n int) error {
+func (s *Service) admit(ctx context.Context, clientID, dialect, number, via string, n int) error {
 	if s.limiter == nil {
 		return nil
 	}
 	clientKey, scope := clientID, []string{"ratelimit"}
-	if device.IsValid() {
-		nw := netip.PrefixFrom(device.Unmap(), 32)
-		if device.Unmap().Is6() {
-			nw = netip.PrefixFrom(device, 64)
-		}
-		nw = nw.Masked()
-		clientKey += " " + nw.String()
-		scope = append(scope, nw.String())
+	if via != "" {
+		clientKey += " " + via
+		scope = append(scope, via)
 	}
 	var key string
 	if number != "" {
@@ -257,6 +268,24 @@ func (s *Service) Reported(ctx context.Context, id string, data []byte) (store.A
 	})
 }
 
+// RetryReport moves the report mark of an attempt whose report failed to
+// after, so that it is due again then and does not hold up the reports
+// queued behind it (DueReports answers oldest first). An attempt whose
+// mark was cleared meanwhile is left alone.
+func (s *Service) RetryReport(ctx context.Context, id string, after time.Duration) error {
+	_, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if a.ReportAt.IsZero() {
+			return a, errAlready
+		}
+		a.ReportAt = s.now().Add(after)
+		return a, nil
+	})
+	if errors.Is(err, errAlready) {
+		return nil
+	}
+	return err
+}
+
 // DueReports returns up to limit attempts that ended and whose end is still
 // to be reported (see StartRequest.Report), oldest first, for the server to
 // hand to their dialect. An attempt is returned again until Reported.
@@ -332,7 +361,7 @@ func (s *Service) IdentifyWithGrant(ctx context.Context, r StartRequest, conn ne
 	if r.ClaimedNumber != "" && !msisdn.Valid(r.ClaimedNumber) {
 		return store.Attempt{}, ErrInvalidClaim
 	}
-	if err := s.allow(ctx, r, conn.Addr); err != nil {
+	if err := s.allow(ctx, r, deviceNetwork(conn.Addr)); err != nil {
 		return store.Attempt{}, err
 	}
 	who, ierr := s.identify(ctx, conn, r.ClaimedNumber)

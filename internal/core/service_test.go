@@ -336,7 +336,11 @@ func TestRateLimits(t *testing.T) {
 	// login_hint are public there, so a device spends only its own
 	// allowance — not the client's, not the number's.
 	identify := func(client, device string) error {
-		_, err := svc.Identify(ctx, core.StartRequest{ClientID: client, Dialect: "test", ClaimedNumber: "+31612345678"}, conn(device), "ua")
+		c := network.Connection{} // unresolved: a Forwarded "unknown", a Unix socket
+		if device != "" {
+			c = conn(device)
+		}
+		_, err := svc.Identify(ctx, core.StartRequest{ClientID: client, Dialect: "test", ClaimedNumber: "+31612345678"}, c, "ua")
 		return err
 	}
 	devSteps := []struct {
@@ -349,7 +353,12 @@ func TestRateLimits(t *testing.T) {
 		{"a", "10.0.0.2", false},
 		{"a", "2001:db8:1:2::7", false},
 		{"a", "2001:db8:1:2::8", false},
-		{"a", "2001:db8:1:2::9", true}, // one /64 is one device network
+		{"a", "2001:db8:1:2::9", true},  // one /64 is one device network
+		{"a", "::ffff:10.0.0.2", false}, // the IPv4 device, mapped: its second
+		{"a", "10.0.0.2", true},
+		{"a", "", false}, // an unresolved address: a bucket of its own,
+		{"a", "", false}, // never the backends' (spent) ones
+		{"a", "", true},
 	}
 	before := nw.n
 	for i, s := range devSteps {
@@ -358,8 +367,8 @@ func TestRateLimits(t *testing.T) {
 			t.Fatalf("device step %d (%s): %v, want limited=%v", i+1, s.device, err, s.limited)
 		}
 	}
-	if got := nw.n - before; got != 5 {
-		t.Errorf("%d identifications, want the 5 allowed: a refusal asked the network", got)
+	if got := nw.n - before; got != 8 {
+		t.Errorf("%d identifications, want the 8 allowed: a refusal asked the network", got)
 	}
 	if strings.Contains(logs.String(), "3161") || strings.Contains(logs.String(), "3168") {
 		t.Errorf("a log line carries a number:\n%s", logs)

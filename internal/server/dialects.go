@@ -26,6 +26,9 @@ const defaultExpirySweep = 5 * time.Second
 // sweepBatch is how many attempts one store query of the sweep reads.
 const sweepBatch = 1000
 
+// reportRetry is how long a failed report waits before it is due again.
+const reportRetry = time.Minute
+
 // reporter tells a dialect that one of its attempts ended (expired, or
 // decided and never reported): it reports it if it must, and clears the
 // attempt's report mark (core.Service.Reported) once the report is made.
@@ -197,6 +200,13 @@ func (s *Server) report(ctx context.Context, a store.Attempt) {
 		return
 	}
 	if err := report(ctx, a); err != nil && ctx.Err() == nil {
-		s.log.Warn("reporting an ended attempt; retried at the next sweep", "dialect", a.Dialect, "attempt", a.ID, "error", err)
+		s.log.Warn("reporting an ended attempt failed; retried in a minute", "dialect", a.Dialect, "attempt", a.ID, "error", err)
+		if !a.ReportAt.IsZero() {
+			// Out of the head of the queue: DueReports answers oldest first,
+			// and a page of failing reports must not hide the ones behind.
+			if err := s.core.RetryReport(ctx, a.ID, reportRetry); err != nil && ctx.Err() == nil {
+				s.log.Warn("postponing a failed report", "attempt", a.ID, "error", err)
+			}
+		}
 	}
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/network/radius"
+	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/server"
+	"github.com/numgate/numgate/internal/store"
 )
 
 // The loopback addresses that play the parts: the backend and devices
@@ -346,4 +348,31 @@ func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("X-Forwarded-For", f.device)
 	return f.next.RoundTrip(r)
+}
+
+// TestDemoClientRetiredBehindProxy: a data directory that got the demo
+// client in development loses it when the gateway starts behind a proxy
+// (no longer development): its secret is published. A client of that id
+// registered with a secret of its own is kept.
+func TestDemoClientRetiredBehindProxy(t *testing.T) {
+	dir := t.TempDir()
+	dev := startGateway(t, func(c *config.Config) { c.Data = dir })
+	if _, err := dev.Server.Store().GetClient(t.Context(), client.DemoClientID); err != nil {
+		t.Fatalf("development start: demo client %v, want it registered", err)
+	}
+	prod := startGateway(t, func(c *config.Config) { c.Data = dir; c.TrustedProxies = []string{"127.0.0.1"} })
+	if _, err := prod.Server.Store().GetClient(t.Context(), client.DemoClientID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("start behind a proxy: demo client %v, want it removed", err)
+	}
+
+	hash, salt := oauth.HashSecret("an operator's own secret")
+	if err := prod.Server.Store().CreateClient(t.Context(), store.Client{
+		ID: client.DemoClientID, SecretHash: hash, SecretSalt: salt, RedirectURIs: []string{"https://rp.example/cb"}, CreatedAt: time.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	again := startGateway(t, func(c *config.Config) { c.Data = dir; c.TrustedProxies = []string{"127.0.0.1"} })
+	if _, err := again.Server.Store().GetClient(t.Context(), client.DemoClientID); err != nil {
+		t.Errorf("a client of the demo id with its own secret: %v, want it kept", err)
+	}
 }

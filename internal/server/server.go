@@ -183,6 +183,8 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 		if err := ensureDemoClient(ctx, s.store, s.now()); err != nil {
 			return err
 		}
+	} else if err := s.retireDemoClient(ctx); err != nil {
+		return err
 	}
 
 	mux := http.NewServeMux()
@@ -342,6 +344,28 @@ func ensureDemoClient(ctx context.Context, st store.Store, now time.Time) error 
 		return nil
 	}
 	return err
+}
+
+// retireDemoClient removes the demo client when it is switched off but
+// registered with its published secret — left by an earlier start in
+// development, or before the development defaults required no proxies:
+// anyone could use it. A client of that id with a secret of its own stays.
+func (s *Server) retireDemoClient(ctx context.Context) error {
+	c, err := s.store.GetClient(ctx, client.DemoClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !oauth.CheckSecret(c, client.DemoClientSecret) {
+		return nil
+	}
+	if err := s.store.DeleteClient(ctx, c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("remove the demo client: %w", err)
+	}
+	s.log.Warn("demo client removed: its secret is published and the demo client is off here", "client", c.ID)
+	return nil
 }
 
 // loadOrCreateSecret reads a 32-byte key file, creating it on first use.

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/network"
+	"github.com/numgate/numgate/internal/store"
+	"github.com/numgate/numgate/internal/store/sqlite"
+)
+
+// nobody is a network that identifies no device.
+type nobody struct{}
+
+func (nobody) Identify(context.Context, network.Connection) (network.Identity, error) {
+	return network.Identity{}, network.ErrNotIdentifiable
+}
+
+// TestSweepFailingReportsDoNotBlock: a full page of reports that keep
+// failing does not hide the reports queued behind it — each failed one
+// is postponed — and the failed ones are tried again a minute later.
+func TestSweepFailingReportsDoNotBlock(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	svc, err := core.NewService(core.Config{Store: st, Identifier: nobody{}, Pseudonymizer: p, Now: clk, Lifetime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range sweepBatch {
+		if _, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "failing", Report: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(time.Second)
+	good, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "working", Report: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, reported := 0, 0
+	s := &Server{core: svc, log: slog.New(slog.DiscardHandler), reporters: map[string]reporter{
+		"failing": func(context.Context, store.Attempt) error { failed++; return errors.New("outbox down") },
+		"working": func(ctx context.Context, a store.Attempt) error {
+			reported++
+			_, err := svc.Reported(ctx, a.ID, nil)
+			return err
+		},
+	}}
+
+	advance(2 * time.Minute) // every attempt expired
+	s.expireDue(ctx)
+	if reported != 1 || failed != sweepBatch {
+		t.Fatalf("first sweep: %d reported, %d failed; want the working one reported behind %d failures", reported, failed, sweepBatch)
+	}
+	if a, err := svc.Get(ctx, good.ID); err != nil || !a.ReportAt.IsZero() {
+		t.Fatalf("the working report's mark: %v (%v), want cleared", a.ReportAt, err)
+	}
+	advance(5 * time.Second)
+	s.expireDue(ctx)
+	if failed != sweepBatch {
+		t.Errorf("a sweep 5 s later retried %d failed reports, want none before a minute", failed-sweepBatch)
+	}
+	advance(reportRetry)
+	s.expireDue(ctx)
+	if failed != 2*sweepBatch {
+		t.Errorf("a minute later: %d tries of failing reports, want each tried again (%d)", failed, 2*sweepBatch)
+	}
+}
