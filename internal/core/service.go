@@ -541,6 +541,8 @@ func (s *Service) Take(ctx context.Context, id string) (store.Attempt, error) {
 // ExpireDue expires open attempts whose deadline has passed (at most limit)
 // and returns them, so a dialect can report the expiry (for example by
 // webhook). Replicas may run it concurrently: each attempt expires once.
+// An attempt whose device arrived in time is left to the network's answer
+// while that may still come (the identification timeout and a second).
 func (s *Service) ExpireDue(ctx context.Context, limit int) ([]store.Attempt, error) {
 	due, err := s.store.DueAttempts(ctx, s.now(), limit)
 	if err != nil {
@@ -550,6 +552,11 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) ([]store.Attempt, er
 	for _, a := range due {
 		x, err := s.update(ctx, a.ID, func(a store.Attempt) (store.Attempt, error) {
 			if !State(a.State).Open() {
+				return a, errAlready
+			}
+			if State(a.State) == StateDeviceSeen && s.now().Before(a.UpdatedAt.Add(s.timeout+identifyGrace)) {
+				// The device came in time and the network is still being
+				// asked: its answer decides, not the clock.
 				return a, errAlready
 			}
 			return expired(a), nil
@@ -590,6 +597,10 @@ func (s *Service) update(ctx context.Context, id string, fn func(store.Attempt) 
 	}
 	return a, err
 }
+
+// identifyGrace is how long past the identification timeout a device that
+// arrived in time is still waited for, for the decision's store write.
+const identifyGrace = time.Second
 
 // errAlready marks a step that was already taken (idempotent no-op).
 var errAlready = errors.New("core: step already taken")

@@ -19,6 +19,7 @@ import (
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/ratelimit"
+	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
@@ -483,5 +484,53 @@ func TestMetrics(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("counters:\n got %v\nwant %v", got, want)
+	}
+}
+
+// gatedNetwork answers like testNet once its gate opens.
+type gatedNetwork struct {
+	asked, gate chan struct{}
+}
+
+func (g gatedNetwork) Identify(ctx context.Context, c network.Connection) (network.Identity, error) {
+	g.asked <- struct{}{}
+	<-g.gate
+	return testNet.Identify(ctx, c)
+}
+
+// TestExpiryWaitsForTheNetwork: a device that arrives just before the
+// deadline is decided by the network's answer, even when the expiry sweep
+// runs while the network is being asked; only an attempt whose device
+// never came expires.
+func TestExpiryWaitsForTheNetwork(t *testing.T) {
+	nw := gatedNetwork{asked: make(chan struct{}), gate: make(chan struct{})}
+	svc, clk, _ := newService(t, nw)
+	ctx := context.Background()
+	late, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: "+31612345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	never, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute - time.Millisecond) // just before the deadline
+	decided := make(chan store.Attempt, 1)
+	go func() {
+		a, err := svc.DeviceArrived(ctx, late.ID, conn("10.0.0.1"), "ua")
+		if err != nil {
+			t.Errorf("DeviceArrived: %v", err)
+		}
+		decided <- a
+	}()
+	<-nw.asked
+	clk.Add(time.Millisecond + 100*time.Millisecond) // past the deadline, the network still asked
+	expired, err := svc.ExpireDue(ctx, 10)
+	if err != nil || len(expired) != 1 || expired[0].ID != never.ID {
+		t.Fatalf("ExpireDue while the network is asked: %d expired (%v), want only the attempt whose device never came", len(expired), err)
+	}
+	close(nw.gate)
+	if a := <-decided; a.State != string(core.StateDecided) || a.Outcome != string(core.OutcomeMatch) {
+		t.Errorf("the late device's attempt: %s %s, want decided match", a.State, a.Outcome)
 	}
 }
