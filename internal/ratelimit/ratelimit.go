@@ -32,6 +32,9 @@ type Error struct {
 	Scope string
 	// RetryAfter is when the bucket will have a token again.
 	RetryAfter time.Duration
+	// Exceeds: more events were asked for at once than the bucket ever
+	// holds; retrying the same request can never succeed.
+	Exceeds bool
 }
 
 // Error implements error; it names the scope, never the key.
@@ -220,7 +223,7 @@ func (t *table) reserve(key string, now time.Time, n int) (*rate.Reservation, er
 	}
 	t.mu.Unlock()
 	if n > t.limit.Burst {
-		return nil, &Error{Scope: t.scope, RetryAfter: time.Duration(float64(t.limit.Burst) / float64(t.limit.Rate) * float64(time.Second))}
+		return nil, &Error{Scope: t.scope, RetryAfter: time.Duration(float64(t.limit.Burst) / float64(t.limit.Rate) * float64(time.Second)), Exceeds: true}
 	}
 	r := b.ReserveN(now, n)
 	if d := r.DelayFrom(now); d > 0 {

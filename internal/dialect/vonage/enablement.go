@@ -16,6 +16,7 @@ import (
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/randid"
+	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 )
 
@@ -95,7 +96,10 @@ func (a *API) enable(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr)
 	}
 	// The limits count the request's attempts at once, before the JWT's
 	// jti is spent: a refusal starts nothing and the JWT can be retried.
-	if err := a.core.Admit(ctx, c.ID, Dialect, number, len(scopes)); errors.Is(err, core.ErrRateLimited) {
+	var limit *ratelimit.Error
+	if err := a.core.Admit(ctx, c.ID, Dialect, number, len(scopes)); errors.As(err, &limit) && limit.Exceeds {
+		return problem(kindBadRequest, fmt.Sprintf("%d scopes are more attempts than the rate limit per %s allows at once", len(scopes), limit.Scope)).because(err.Error())
+	} else if errors.Is(err, core.ErrRateLimited) {
 		return throttled(err)
 	} else if err != nil {
 		return fmt.Errorf("admit attempts: %w", err)

@@ -249,6 +249,11 @@ func TestRateLimited(t *testing.T) {
 	if got := e.openAttempts(); got != open {
 		t.Fatalf("%d open attempts after refusing two scopes with one left, want %d: one was started", got, open)
 	}
+	three := `{"phone_number":"` + notSame + `","scopes":["` + scope + `","dpv:AccountManagement#` + vonage.APIScopeVerify +
+		`","dpv:RequestedServiceProvision#` + vonage.APIScopeVerify + `"],"state":"three"}`
+	if r := e.enable(three); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "rate limit per number") {
+		t.Fatalf("three scopes against a bucket of two: HTTP %d %s, want 400 saying it can never fit", r.Status, r.Body)
+	}
 	if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, jwt, "application/json", enablementBody(verified, "s2")); r.Status != http.StatusOK {
 		t.Fatalf("the refused request's JWT, retried for one scope: HTTP %d %s", r.Status, r.Body)
 	}
