@@ -504,7 +504,9 @@ func (g gatedNetwork) Identify(ctx context.Context, c network.Connection) (netwo
 // never came expires.
 func TestExpiryWaitsForTheNetwork(t *testing.T) {
 	nw := gatedNetwork{asked: make(chan struct{}), gate: make(chan struct{})}
-	svc, clk, _ := newService(t, nw)
+	svc, clk, _ := newService(t, nw, func(c *core.Config, _ *clock) {
+		c.IdentifyTimeout = 10 * time.Second // a loaded machine must not time the network out
+	})
 	ctx := context.Background()
 	late, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: "+31612345678"})
 	if err != nil {
