@@ -286,6 +286,25 @@ func (s *Service) RetryReport(ctx context.Context, id string, after time.Duratio
 	return err
 }
 
+// AbandonReport gives up the report of an attempt: it clears the mark and
+// the dialect's data, which held what the report needed (a notification
+// target: a number, a token), so nothing personal outlives the retention
+// and the attempt is garbage-collected like any other. An attempt whose
+// mark was cleared meanwhile is left alone.
+func (s *Service) AbandonReport(ctx context.Context, id string) error {
+	_, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+		if a.ReportAt.IsZero() {
+			return a, errAlready
+		}
+		a.ReportAt, a.Data = time.Time{}, nil
+		return a, nil
+	})
+	if errors.Is(err, errAlready) {
+		return nil
+	}
+	return err
+}
+
 // DueReports returns up to limit attempts that ended and whose end is still
 // to be reported (see StartRequest.Report), oldest first, for the server to
 // hand to their dialect. An attempt is returned again until Reported.

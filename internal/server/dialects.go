@@ -192,6 +192,15 @@ func (s *Server) expireDue(ctx context.Context) {
 // failure. An attempt of a dialect without a reporter is logged: its mark
 // stays, and so does the attempt.
 func (s *Server) report(ctx context.Context, a store.Attempt) {
+	if !a.ReportAt.IsZero() && s.now().After(a.Deadline.Add(s.cfg.Attempts.Retain.D())) {
+		// Failing for as long as attempts are kept: give up, and drop what
+		// the report needed (a number, a token) with it.
+		s.log.Error("report abandoned: it kept failing for the attempts' retention", "dialect", a.Dialect, "attempt", a.ID)
+		if err := s.core.AbandonReport(ctx, a.ID); err != nil && ctx.Err() == nil {
+			s.log.Warn("abandoning a report", "attempt", a.ID, "error", err)
+		}
+		return
+	}
 	report, ok := s.reporters[a.Dialect]
 	if !ok {
 		if !a.ReportAt.IsZero() {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/network"
@@ -56,8 +57,9 @@ func TestSweepFailingReportsDoNotBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const retain = 24 * time.Hour
 	failed, reported := 0, 0
-	s := &Server{core: svc, log: slog.New(slog.DiscardHandler), reporters: map[string]reporter{
+	s := &Server{core: svc, log: slog.New(slog.DiscardHandler), now: clk, reporters: map[string]reporter{
 		"failing": func(context.Context, store.Attempt) error { failed++; return errors.New("outbox down") },
 		"working": func(ctx context.Context, a store.Attempt) error {
 			reported++
@@ -65,6 +67,7 @@ func TestSweepFailingReportsDoNotBlock(t *testing.T) {
 			return err
 		},
 	}}
+	s.cfg.Attempts.Retain = config.Duration(retain)
 
 	advance(2 * time.Minute) // every attempt expired
 	s.expireDue(ctx)
@@ -83,5 +86,20 @@ func TestSweepFailingReportsDoNotBlock(t *testing.T) {
 	s.expireDue(ctx)
 	if failed != 2*sweepBatch {
 		t.Errorf("a minute later: %d tries of failing reports, want each tried again (%d)", failed, 2*sweepBatch)
+	}
+
+	// Failing for the whole retention: given up, the data that held the
+	// notification target dropped, garbage-collected like any attempt.
+	advance(retain)
+	s.expireDue(ctx)
+	if failed != 2*sweepBatch {
+		t.Errorf("past the retention: %d more tries, want none", failed-2*sweepBatch)
+	}
+	if due, err := svc.DueReports(ctx, 10); err != nil || len(due) != 0 {
+		t.Fatalf("past the retention: %d reports still due (%v), want none", len(due), err)
+	}
+	res, err := st.GarbageCollect(ctx, clk(), retain)
+	if err != nil || res.Attempts != sweepBatch+1 {
+		t.Errorf("garbage collection: %+v (%v), want all %d attempts removed", res, err, sweepBatch+1)
 	}
 }
