@@ -479,16 +479,8 @@ func (s *Service) Compare(ctx context.Context, id string, c Claim) (bool, error)
 		if State(a.State) != StateDecided || !Outcome(a.Outcome).Identified() || a.DeviceNumber == "" {
 			return a, ErrWrongState
 		}
-		if c.Number != "" {
-			matched = msisdn.Equal(c.Number, a.DeviceNumber)
-		} else {
-			matched = msisdn.MatchesHash(a.DeviceNumber, c.Hash)
-		}
-		a.Outcome = string(OutcomeNoMatch)
-		if matched {
-			a.Outcome = string(OutcomeMatch)
-		}
-		return consumed(a), nil
+		a, matched = compared(a, c)
+		return a, nil
 	})
 	return matched, err
 }
@@ -522,16 +514,7 @@ func (s *Service) CompareGrant(ctx context.Context, kind store.GrantKind, key st
 		if aerr != nil {
 			return store.Redemption{}, nil // the grant is used up, the attempt left as it is
 		}
-		if c.Number != "" {
-			matched = msisdn.Equal(c.Number, a.DeviceNumber)
-		} else {
-			matched = msisdn.MatchesHash(a.DeviceNumber, c.Hash)
-		}
-		a.Outcome = string(OutcomeNoMatch)
-		if matched {
-			a.Outcome = string(OutcomeMatch)
-		}
-		a = consumed(a)
+		a, matched = compared(a, c)
 		a.UpdatedAt = s.now().UTC()
 		return store.Redemption{Attempt: &a}, nil
 	})
@@ -615,6 +598,22 @@ func (s *Service) update(ctx context.Context, id string, fn func(store.Attempt) 
 		return store.Attempt{}, ErrNotFound
 	}
 	return a, err
+}
+
+// compared compares claim c with the device number of a decided attempt
+// and returns the attempt consumed, its outcome match or no_match.
+func compared(a store.Attempt, c Claim) (store.Attempt, bool) {
+	var matched bool
+	if c.Number != "" {
+		matched = msisdn.Equal(c.Number, a.DeviceNumber)
+	} else {
+		matched = msisdn.MatchesHash(a.DeviceNumber, c.Hash)
+	}
+	a.Outcome = string(OutcomeNoMatch)
+	if matched {
+		a.Outcome = string(OutcomeMatch)
+	}
+	return consumed(a), matched
 }
 
 // identifyGrace is how long past the identification timeout a device that

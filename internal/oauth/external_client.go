@@ -118,60 +118,11 @@ func (s *Server) RedeemCode(ctx context.Context, c store.Client, code, redirectU
 	case !wellFormedSecret(code):
 		return IssuedToken{}, badCode
 	}
-	key := randid.Key(code)
-	token := randid.Secret()
-	var (
-		cd  codeData
-		at  AccessToken
-		bad error // the attempt behind the code is no longer valid
-	)
-	_, a, err := s.store.RedeemGrant(ctx, store.GrantCode, key, s.now(), func(g store.Grant, a store.Attempt) (store.Redemption, error) {
-		cd = codeData{}
-		if err := json.Unmarshal(g.Data, &cd); err != nil {
-			return store.Redemption{}, fmt.Errorf("code data: %w", err)
-		}
-		if err := checkCodeBinding(g, cd, c.ID, redirectURI, codeVerifier); err != nil {
-			return store.Redemption{}, err
-		}
-		if core.State(a.State) != core.StateDecided || !core.Outcome(a.Outcome).Identified() || a.ClientID != c.ID {
-			bad = errorf(ErrCodeInvalidGrant, "the verification behind the code is no longer valid")
-			return store.Redemption{}, nil // the code is used up, nothing issued
-		}
-		bad = nil
-		tg, issued, err := s.accessTokenGrant(token, c.ID, a.ID, scopes{values: cd.Scopes, purpose: cd.Purpose}, true)
-		if err != nil {
-			return store.Redemption{}, err
-		}
-		at = issued
-		return store.Redemption{Grants: []store.Grant{tg, s.codeUsedGrant(key, g, token)}}, nil
-	})
-	var oe *Error
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return IssuedToken{}, s.codeReplayed(ctx, key, attrs)
-	case errors.As(err, &oe):
-		return IssuedToken{}, oe
-	case err != nil:
-		return IssuedToken{}, fmt.Errorf("oauth: redeem code: %w", err)
-	case bad != nil:
-		return IssuedToken{}, bad
+	rc, _, err := s.redeemCode(ctx, c, code, redirectURI, codeVerifier, attrs)
+	if err != nil {
+		return IssuedToken{}, err
 	}
-
-	sc := scopes{values: cd.Scopes, purpose: cd.Purpose}
-	out := IssuedToken{AccessToken: token, TokenType: "Bearer", ExpiresIn: s.atLife, Scopes: sc.values}
-	if sc.has(ScopeOpenID) {
-		if a.DeviceNumber == "" {
-			return IssuedToken{}, errors.New("oauth: decided attempt has no device number")
-		}
-		sub := s.subject(a.DeviceNumber, c.ID)
-		if sub == "" {
-			return IssuedToken{}, errors.New("oauth: config Subject returned an empty subject")
-		}
-		if out.IDToken, err = s.mintIDToken(c, sub, cd.Nonce, token, cd.AuthTime, at.IssuedAt); err != nil {
-			return IssuedToken{}, err
-		}
-	}
-	return out, nil
+	return IssuedToken{AccessToken: rc.token, TokenType: "Bearer", ExpiresIn: s.atLife, Scopes: rc.scopes.values, IDToken: rc.idToken}, nil
 }
 
 // OutcomeError maps a decided attempt's outcome onto the authorization

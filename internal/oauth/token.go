@@ -103,17 +103,44 @@ func (s *Server) codeGrant(ctx context.Context, r *http.Request, p params, attrs
 	if !wellFormedSecret(code) {
 		return tokenResponse{}, attrs, badCode
 	}
+	rc, attemptID, err := s.redeemCode(ctx, c, code, redirectURI, verifier, attrs)
+	if attemptID != "" {
+		attrs = append(attrs, slog.String("attempt", attemptID))
+	}
+	if err != nil {
+		return tokenResponse{}, attrs, err
+	}
+	resp := tokenResponse{
+		AccessToken: rc.token, TokenType: "Bearer", ExpiresIn: int64(s.atLife.Seconds()),
+		Scope: rc.scopes.String(), IDToken: rc.idToken,
+	}
+	return resp, attrs, nil
+}
+
+// redeemedCode is what an authorization code was exchanged for.
+type redeemedCode struct {
+	token   string
+	scopes  scopes
+	idToken string // with scope openid, else empty
+}
+
+// redeemCode exchanges a well-formed code for an access token, and an ID
+// token when openid was granted: the rules of /token for codes, shared by
+// the token endpoint and RedeemCode. Every check on the code — its
+// client, redirect URI and PKCE — comes before it is used up, so a refusal
+// writes nothing and leaves the code to its rightful client; a replayed
+// code revokes the token it produced. attemptID names the code's attempt
+// once the code was found (for the log), also when it is refused. attrs
+// are the log attributes of a replay.
+func (s *Server) redeemCode(ctx context.Context, c store.Client, code, redirectURI, verifier string, attrs []slog.Attr) (rc redeemedCode, attemptID string, err error) {
 	key := randid.Key(code)
 	token := randid.Secret()
 	var (
-		cd        codeData
-		at        AccessToken
-		attemptID string // for the log, also when the code is refused
-		bad       error  // the attempt behind the code is no longer valid
+		cd  codeData
+		at  AccessToken
+		bad error // the attempt behind the code is no longer valid
 	)
 	_, a, err := s.store.RedeemGrant(ctx, store.GrantCode, key, s.now(), func(g store.Grant, a store.Attempt) (store.Redemption, error) {
-		// Every check on the code comes before it is used up: a refusal
-		// here writes nothing and leaves the code to its rightful client.
 		cd, attemptID = codeData{}, g.AttemptID
 		if err := json.Unmarshal(g.Data, &cd); err != nil {
 			return store.Redemption{}, fmt.Errorf("code data: %w", err)
@@ -133,39 +160,32 @@ func (s *Server) codeGrant(ctx context.Context, r *http.Request, p params, attrs
 		at = issued
 		return store.Redemption{Grants: []store.Grant{tg, s.codeUsedGrant(key, g, token)}}, nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return tokenResponse{}, attrs, s.codeReplayed(ctx, key, attrs)
-	}
-	if attemptID != "" {
-		attrs = append(attrs, slog.String("attempt", attemptID))
-	}
 	var oe *Error
-	if errors.As(err, &oe) {
-		return tokenResponse{}, attrs, err
-	}
-	if err != nil {
-		return tokenResponse{}, attrs, fmt.Errorf("redeem code: %w", err)
-	}
-	if bad != nil {
-		return tokenResponse{}, attrs, bad
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return redeemedCode{}, "", s.codeReplayed(ctx, key, attrs)
+	case errors.As(err, &oe):
+		return redeemedCode{}, attemptID, oe
+	case err != nil:
+		return redeemedCode{}, attemptID, fmt.Errorf("oauth: redeem code: %w", err)
+	case bad != nil:
+		return redeemedCode{}, attemptID, bad
 	}
 
-	sc := scopes{values: cd.Scopes, purpose: cd.Purpose}
-	resp := tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(s.atLife.Seconds()), Scope: sc.String()}
-	if sc.has(ScopeOpenID) {
+	rc = redeemedCode{token: token, scopes: scopes{values: cd.Scopes, purpose: cd.Purpose}}
+	if rc.scopes.has(ScopeOpenID) {
 		if a.DeviceNumber == "" {
-			return tokenResponse{}, attrs, errors.New("decided attempt has no device number")
+			return redeemedCode{}, attemptID, errors.New("oauth: decided attempt has no device number")
 		}
 		sub := s.subject(a.DeviceNumber, c.ID)
 		if sub == "" {
-			return tokenResponse{}, attrs, errors.New("config Subject returned an empty subject")
+			return redeemedCode{}, attemptID, errors.New("oauth: config Subject returned an empty subject")
 		}
-		resp.IDToken, err = s.mintIDToken(c, sub, cd.Nonce, token, cd.AuthTime, at.IssuedAt)
-		if err != nil {
-			return tokenResponse{}, attrs, err
+		if rc.idToken, err = s.mintIDToken(c, sub, cd.Nonce, token, cd.AuthTime, at.IssuedAt); err != nil {
+			return redeemedCode{}, attemptID, err
 		}
 	}
-	return resp, attrs, nil
+	return rc, attemptID, nil
 }
 
 // checkCodeBinding checks a code against the token request: the client it
