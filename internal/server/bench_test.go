@@ -12,6 +12,8 @@ import (
 
 	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/cputime"
+	"github.com/numgate/numgate/internal/server"
+	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
 // The full-flow benchmarks: each iteration is one verification, three HTTP
@@ -25,17 +27,30 @@ import (
 // for figures and the command.
 
 func BenchmarkFlow(b *testing.B) {
-	benchFlow(b, "dpv:FraudPreventionAndDetection number-verification:verify")
+	benchFlow(b, "dpv:FraudPreventionAndDetection number-verification:verify", server.Options{})
 }
 
 // BenchmarkFlowOpenID adds the openid scope: an RS256-signed ID token per
 // verification.
 func BenchmarkFlowOpenID(b *testing.B) {
-	benchFlow(b, "openid dpv:FraudPreventionAndDetection number-verification:verify")
+	benchFlow(b, "openid dpv:FraudPreventionAndDetection number-verification:verify", server.Options{})
 }
 
-func benchFlow(b *testing.B, scope string) {
-	g := startGateway(b, nil)
+// BenchmarkFlowMemoryStore is BenchmarkFlow with the SQLite database in
+// memory: the same statements and transactions, no file, no WAL, no locks.
+// It is not a configuration numgate offers (all is lost at exit); it tells
+// how much of BenchmarkFlow is the durable file, and so how far any work on
+// the rest of the flow could bring the ratio to the baseline.
+func BenchmarkFlowMemoryStore(b *testing.B) {
+	st, err := sqlite.Open(b.Context(), sqlite.MemoryPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchFlow(b, "dpv:FraudPreventionAndDetection number-verification:verify", server.Options{Store: st})
+}
+
+func benchFlow(b *testing.B, scope string, opts server.Options) {
+	g := startGatewayWith(b, nil, opts)
 	hc := noRedirects()
 	pk := client.NewPKCE()
 	authURL := g.URL + "/authorize?" + url.Values{

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,7 +15,10 @@ import (
 
 	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/server"
+	"github.com/numgate/numgate/internal/store"
+	"github.com/numgate/numgate/internal/store/sqlite"
 )
 
 // clock is a test clock that only moves when told to.
@@ -47,6 +51,13 @@ type gateway struct {
 // startGateway starts a gateway; mutate may change the configuration.
 func startGateway(t testing.TB, mutate func(*config.Config)) *gateway {
 	t.Helper()
+	return startGatewayWith(t, mutate, server.Options{})
+}
+
+// startGatewayWith starts a gateway with opts; the test's logger, clock and
+// expiry sweep replace opts' own.
+func startGatewayWith(t testing.TB, mutate func(*config.Config), opts server.Options) *gateway {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +73,8 @@ func startGateway(t testing.TB, mutate func(*config.Config)) *gateway {
 	clk := &clock{t: time.Now().UTC()}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Now: clk.Now, ExpirySweep: 20 * time.Millisecond})
+	opts.Logger, opts.Now, opts.ExpirySweep = log, clk.Now, 20*time.Millisecond
+	srv, err := server.New(ctx, cfg, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -127,4 +139,51 @@ func (g *gateway) twoLeggedToken(t testing.TB, scopes ...string) string {
 		t.Fatalf("client_credentials: HTTP %d %s %v", resp.StatusCode, out.Error, err)
 	}
 	return out.AccessToken
+}
+
+// TestOptionsStore: a gateway given a store serves from it (a client
+// registered there can run the flow) and, when New fails, closes it rather
+// than leaking it.
+func TestOptionsStore(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), sqlite.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Client{ID: "embedded-rp", RedirectURIs: []string{client.DemoRedirectURI}, CreatedAt: time.Now()}
+	c.SecretHash, c.SecretSalt = oauth.HashSecret("embedded-secret")
+	if err := st.CreateClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	g := startGatewayWith(t, func(c *config.Config) { c.DemoClient = new(false) }, server.Options{Store: st})
+	rp := &client.Camara{BaseURL: g.URL, ClientID: "embedded-rp", ClientSecret: "embedded-secret", RedirectURI: client.DemoRedirectURI}
+	ctx := t.Context()
+	d, err := rp.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := client.NewAuthRequest("tel:+99012345678", "number-verification:verify")
+	code, err := rp.OpenAsDevice(ctx, rp.AuthorizeURL(d.AuthorizationEndpoint, ar), ar.State)
+	if err != nil {
+		t.Fatalf("authorize as the client of the given store: %v", err)
+	}
+	tok, err := rp.Exchange(ctx, d.TokenEndpoint, code, ar.PKCE.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := rp.Verify(ctx, tok.AccessToken, "+99012345678"); err != nil || !ok {
+		t.Fatalf("verify: %v, %v; want verified", ok, err)
+	}
+
+	st2, err := sqlite.Open(t.Context(), sqlite.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := config.Default()
+	bad.Store.Driver = "nosuch"
+	if _, err := server.New(t.Context(), bad, server.Options{Store: st2}); err == nil {
+		t.Fatal("New with an invalid configuration: no error")
+	}
+	if _, err := st2.GetClient(t.Context(), "embedded-rp"); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("store given to a failed New: GetClient = %v, want the error of a closed store", err)
+	}
 }

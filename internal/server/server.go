@@ -50,6 +50,10 @@ type Options struct {
 	// ExpirySweep is how often attempts past their deadline are expired
 	// and reported to their dialect; default 5 s.
 	ExpirySweep time.Duration
+	// Store, when set, is used instead of the store the configuration
+	// names (for a program embedding the gateway, or a test); the Server
+	// takes it over and closes it in Close, or when New fails.
+	Store store.Store
 }
 
 // clientCacheTTL is how long a client read from the store is served from
@@ -75,8 +79,14 @@ type Server struct {
 	sweep time.Duration
 }
 
-// New opens the store and assembles the gateway.
-func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) {
+// New opens the store (or takes over opts.Store) and assembles the gateway.
+func New(ctx context.Context, cfg config.Config, opts Options) (_ *Server, err error) {
+	st := opts.Store
+	defer func() {
+		if err != nil && st != nil {
+			st.Close()
+		}
+	}()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -93,15 +103,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, err
+	if st == nil {
+		if st, err = OpenStore(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
 	// Every authorization and token request reads its client: cache the
 	// registry briefly (changes by another process show within the TTL).
 	s.store = clientcache.New(st, clientCacheTTL, nil)
 	if err := s.assemble(ctx, opts); err != nil {
-		st.Close()
 		return nil, err
 	}
 	return s, nil
