@@ -77,7 +77,7 @@ type Config struct {
 type Store struct {
 	// Driver is "sqlite" (default; file DATA/numgate.db) or "postgres".
 	Driver string `yaml:"driver"`
-	// DSN is the PostgreSQL connection string (driver postgres).
+	// DSN is the PostgreSQL connection string (driver postgres only).
 	DSN string `yaml:"dsn"`
 }
 
@@ -465,6 +465,11 @@ func (c Config) Validate() error {
 	}
 	switch c.Store.Driver {
 	case "sqlite":
+		// A DSN meant for PostgreSQL with the driver left at its default
+		// would run every replica on a private SQLite file.
+		if c.Store.DSN != "" {
+			add("store.dsn: set, but store.driver is sqlite (file DATA/numgate.db); for PostgreSQL set store.driver: postgres")
+		}
 	case "postgres":
 		if c.Store.DSN == "" {
 			add("store.dsn: required with driver postgres")

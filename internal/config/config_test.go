@@ -77,8 +77,9 @@ func TestGoodFile(t *testing.T) {
 // problem named, at load or at validation.
 func TestBadFiles(t *testing.T) {
 	cases := map[string][]string{
-		"unknown-key.bad.yml":  {"field lisen not found"},
-		"bad-duration.bad.yml": {`"soon" is not a duration`},
+		"unknown-key.bad.yml":        {"field lisen not found"},
+		"bad-duration.bad.yml":       {`"soon" is not a duration`},
+		"dsn-without-driver.bad.yml": {"store.dsn: set, but store.driver is sqlite"},
 		"many.bad.yml": {
 			`listen: "nowhere" is not HOST:PORT`,
 			`store.driver: "mysql"`,
