@@ -203,3 +203,61 @@ func TestBrowserAsDevice(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserPlayground runs the playground page in headless Chromium: a
+// developer types a virtual test number, presses Verify, and the page —
+// device and relying party at once, as the demo client — shows the verdict
+// of a real flow (authorize redirect, token, verify or device-phone-number),
+// each step listed, and never puts the number in a URL.
+func TestBrowserPlayground(t *testing.T) {
+	b := startBrowser(t)
+	g := startGateway(t, nil)
+	for _, tc := range []struct {
+		number, question, verdict string
+	}{
+		{"+99012345678", "verify", "verified"},
+		{"+99012345677", "verify", "not verified"},
+		{"+99900000003", "verify", "login_required"}, // not identifiable: on Wi-Fi
+		{"+99012345678", "share", "the device's number is +99012345678"},
+	} {
+		t.Run(tc.question+tc.number, func(t *testing.T) {
+			err := chromedp.Do(b.ctx,
+				chromedp.Navigate(g.URL+"/playground"),
+				chromedp.SetValue("#number", tc.number),
+				chromedp.Click(`input[name=question][value=`+tc.question+`]`),
+				chromedp.Click("#run"),
+				chromedp.WaitVisible("#result"),
+			)
+			if err != nil {
+				t.Fatalf("chromium: %v", err)
+			}
+			verdict, err := chromedp.Run(b.ctx, chromedp.Poll[string](`document.getElementById("verdict").value`,
+				chromedp.WithPollingTimeout(10*time.Second)))
+			if err != nil {
+				t.Fatalf("no verdict: %v", err)
+			}
+			if verdict != tc.verdict {
+				t.Errorf("verdict %q, want %q", verdict, tc.verdict)
+			}
+			loc, err := chromedp.Run(b.ctx, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loc != g.URL+"/playground/callback" {
+				t.Errorf("the page ended at %s, want the callback with its code removed", loc)
+			}
+			steps, err := chromedp.Run(b.ctx, chromedp.Text("#steps"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"GET /authorize", "state"} {
+				if !strings.Contains(steps, want) {
+					t.Errorf("steps shown %q, want them to mention %q", steps, want)
+				}
+			}
+			if tc.verdict != "login_required" && !strings.Contains(steps, "POST /token (the backend) → HTTP 200") {
+				t.Errorf("steps shown %q, want the token exchange", steps)
+			}
+		})
+	}
+}

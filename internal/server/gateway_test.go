@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -185,5 +187,67 @@ func TestOptionsStore(t *testing.T) {
 	}
 	if _, err := st2.GetClient(t.Context(), "embedded-rp"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("store given to a failed New: GetClient = %v, want the error of a closed store", err)
+	}
+}
+
+// TestPlaygroundOnlyWithDemoClient: the playground page carries the demo
+// client's published secret, so it is served exactly where the demo client
+// is registered, and its pages may load nothing from elsewhere.
+func TestPlaygroundOnlyWithDemoClient(t *testing.T) {
+	for _, demo := range []bool{true, false} {
+		g := startGateway(t, func(c *config.Config) { c.DemoClient = new(demo) })
+		resp, err := http.Get(g.URL + "/playground")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusNotFound
+		if demo {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Errorf("demo client %v: GET /playground = %d, want %d", demo, resp.StatusCode, want)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); demo && !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("playground Content-Security-Policy %q", csp)
+		}
+		c, err := g.Server.Store().GetClient(t.Context(), client.DemoClientID)
+		if demo && (err != nil || !slices.Contains(c.RedirectURIs, g.URL+"/playground/callback")) {
+			t.Errorf("demo client %+v (%v): want the playground's redirect URI registered", c, err)
+		}
+	}
+}
+
+// TestDemoClientRedirectsUpdated: a demo client registered by an earlier
+// version (without the playground's redirect URI) gets it at start; a
+// client of that id with a secret of its own is left as it is.
+func TestDemoClientRedirectsUpdated(t *testing.T) {
+	for _, tc := range []struct {
+		secret  string
+		updated bool
+	}{{client.DemoClientSecret, true}, {"an-operator's-own-secret", false}} {
+		dir := t.TempDir()
+		st, err := sqlite.Open(t.Context(), filepath.Join(dir, "numgate.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := store.Client{ID: client.DemoClientID, RedirectURIs: []string{client.DemoRedirectURI}, CreatedAt: time.Now()}
+		c.SecretHash, c.SecretSalt = oauth.HashSecret(tc.secret)
+		if err := st.CreateClient(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		g := startGateway(t, func(c *config.Config) { c.Data = dir; c.DemoClient = new(true) })
+		got, err := g.Server.Store().GetClient(t.Context(), client.DemoClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{client.DemoRedirectURI}
+		if tc.updated {
+			want = append(want, g.URL+"/playground/callback")
+		}
+		if !slices.Equal(got.RedirectURIs, want) || !oauth.CheckSecret(got, tc.secret) {
+			t.Errorf("secret %q: demo client redirect URIs %v, want %v, secret kept", tc.secret, got.RedirectURIs, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,7 @@ import (
 	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/clientcache"
+	"github.com/numgate/numgate/internal/web"
 )
 
 // Options carries what a Server needs besides its configuration.
@@ -189,8 +191,9 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	demoRedirects := []string{client.DemoRedirectURI, cfg.IssuerURL() + web.CallbackPath}
 	if cfg.DemoClientEnabled() {
-		if err := ensureDemoClient(ctx, s.store, s.now()); err != nil {
+		if err := s.ensureDemoClient(ctx, demoRedirects); err != nil {
 			return err
 		}
 	} else if err := s.retireDemoClient(ctx); err != nil {
@@ -209,6 +212,14 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 		if err := s.mountUEID(mux, ident, extra["radius"]); err != nil {
 			return err
 		}
+	}
+	if cfg.DemoClientEnabled() {
+		pg := web.Config{Issuer: cfg.IssuerURL(), ClientID: client.DemoClientID, ClientSecret: client.DemoClientSecret,
+			RedirectURI: demoRedirects[1], Purpose: client.DefaultPurpose}
+		if slices.Contains(cfg.IdentifierOrder(), "virtual") {
+			pg.Catalogue = virtual.Catalogue()
+		}
+		web.Mount(mux, pg)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -343,14 +354,30 @@ func (s *Server) collectGarbage(ctx context.Context) {
 	}
 }
 
-// ensureDemoClient registers the documented demo client if it is missing.
-func ensureDemoClient(ctx context.Context, st store.Store, now time.Time) error {
+// ensureDemoClient registers the documented demo client with the redirect
+// URIs given (the documented one and the playground's). A demo client
+// registered earlier with the published secret and other redirect URIs (an
+// earlier version, another issuer) is registered anew; one with a secret of
+// its own is left alone.
+func (s *Server) ensureDemoClient(ctx context.Context, redirects []string) error {
+	old, err := s.store.GetClient(ctx, client.DemoClientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case !oauth.CheckSecret(old, client.DemoClientSecret) || slices.Equal(old.RedirectURIs, redirects):
+		return nil
+	default:
+		if err := s.store.DeleteClient(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("update the demo client: %w", err)
+		}
+	}
 	hash, salt := oauth.HashSecret(client.DemoClientSecret)
-	err := st.CreateClient(ctx, store.Client{
+	err = s.store.CreateClient(ctx, store.Client{
 		ID: client.DemoClientID, SecretHash: hash, SecretSalt: salt,
-		RedirectURIs: []string{client.DemoRedirectURI}, CreatedAt: now.UTC(),
+		RedirectURIs: redirects, CreatedAt: s.now().UTC(),
 	})
-	if errors.Is(err, store.ErrAlreadyExists) {
+	if errors.Is(err, store.ErrAlreadyExists) { // another replica was first
 		return nil
 	}
 	return err
