@@ -97,7 +97,7 @@ func New(cfg Config) *API {
 
 var (
 	v1 = version{name: "v1", errors: v1Errors, assessedAt: true}
-	v2 = version{name: "v2", errors: v2Errors, hashPattern: true}
+	v2 = version{name: "v2", errors: v2Errors, hashPattern: true, correlatorPattern: true}
 )
 
 // Mount registers both versions on mux.
@@ -140,7 +140,11 @@ func (a *API) handle(v version, op handlerFunc) http.Handler {
 			if !present {
 				continue
 			}
-			if len(val) != 1 || !correlatorPattern.MatchString(val[0]) {
+			if len(val) != 1 {
+				err = v.fail(codeInvalidArgument, h+" header is given more than once")
+				continue
+			}
+			if v.correlatorPattern && !correlatorPattern.MatchString(val[0]) {
 				err = v.fail(codeInvalidArgument, h+" header does not match the XCorrelator pattern")
 				continue
 			}

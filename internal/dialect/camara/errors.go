@@ -26,6 +26,9 @@ type version struct {
 	// hashPattern enforces the hashedPhoneNumber pattern (v2 only; v1's
 	// schema has none, so a malformed hash simply does not match).
 	hashPattern bool
+	// correlatorPattern enforces the XCorrelator pattern on the correlator
+	// headers (v2 only; v1's x-correlator is any string).
+	correlatorPattern bool
 }
 
 // Error codes used by this API.

@@ -1,0 +1,105 @@
+package camara
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/numgate/numgate/internal/core"
+	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/store"
+)
+
+// fakeTokens knows one token, "tok", which grants scopes.
+type fakeTokens struct {
+	scopes []string
+	used   bool
+}
+
+func (f *fakeTokens) Lookup(_ context.Context, raw string) (Token, error) {
+	if raw != "tok" || f.used {
+		return Token{}, ErrTokenInvalid
+	}
+	return Token{ClientID: "c", AttemptID: "a", Scopes: f.scopes, NetworkAuthenticated: true}, nil
+}
+
+func (f *fakeTokens) Consume(ctx context.Context, raw string) (Token, error) {
+	t, err := f.Lookup(ctx, raw)
+	if err == nil {
+		f.used = true
+	}
+	return t, err
+}
+
+// fakeAttempts holds one attempt "a" whose device has deviceNumber.
+type fakeAttempts struct{ taken bool }
+
+const deviceNumber = "+99012345678"
+
+func (f *fakeAttempts) Compare(_ context.Context, id string, c core.Claim) (bool, error) {
+	if id != "a" || f.taken {
+		return false, core.ErrWrongState
+	}
+	f.taken = true
+	if c.Number != "" {
+		return c.Number == deviceNumber, nil
+	}
+	return msisdn.MatchesHash(deviceNumber, c.Hash), nil
+}
+
+func (f *fakeAttempts) Take(_ context.Context, id string) (store.Attempt, error) {
+	if id != "a" || f.taken {
+		return store.Attempt{}, core.ErrWrongState
+	}
+	f.taken = true
+	return store.Attempt{ID: id, DeviceNumber: deviceNumber}, nil
+}
+
+func newTestMux(scopes ...string) *http.ServeMux {
+	mux := http.NewServeMux()
+	New(Config{Tokens: &fakeTokens{scopes: scopes}, Attempts: &fakeAttempts{}}).Mount(mux)
+	return mux
+}
+
+func do(mux http.Handler, method, path, body string, hdr map[string]string) (*httptest.ResponseRecorder, Error) {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	var e Error
+	_ = json.Unmarshal(rec.Body.Bytes(), &e)
+	return rec, e
+}
+
+var bearerJSON = map[string]string{"Authorization": "Bearer tok", "Content-Type": "application/json"}
+
+func with(h map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for kk, vv := range h {
+		out[kk] = vv
+	}
+	return out
+}
+
+// TestV1CorrelatorIsAnyString: the v1 definition (r1.3) declares x-correlator
+// as a plain string, without v2's XCorrelator pattern; v1 must accept and
+// echo it, while v2 still refuses what its pattern does not allow.
+func TestV1CorrelatorIsAnyString(t *testing.T) {
+	const corr = "order 42 (retry #2)"
+	rec, e := do(newTestMux(ScopeVerify), "POST", "/number-verification/v1/verify", `{"phoneNumber":"+99012345678"}`, with(bearerJSON, "x-correlator", corr))
+	if rec.Code != 200 {
+		t.Fatalf("v1 with x-correlator %q: %d %+v, want 200", corr, rec.Code, e)
+	}
+	if got := rec.Header().Get("x-correlator"); got != corr {
+		t.Errorf("v1 x-correlator echoed as %q, want %q", got, corr)
+	}
+	rec, e = do(newTestMux(ScopeVerify), "POST", "/number-verification/v2/verify", `{"phoneNumber":"+99012345678"}`, with(bearerJSON, "x-correlator", corr))
+	if rec.Code != 400 || e.Code != codeInvalidArgument {
+		t.Errorf("v2 with x-correlator %q: %d %+v, want 400 INVALID_ARGUMENT", corr, rec.Code, e)
+	}
+}
