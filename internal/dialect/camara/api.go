@@ -369,9 +369,22 @@ func parseVerifyBody(v version, r *http.Request) (core.Claim, error) {
 	if len(props) != 1 {
 		return core.Claim{}, v.fail(codeInvalidArgument, "request body must have exactly one of phoneNumber and hashedPhoneNumber")
 	}
+	// Property names are matched exactly: encoding/json would also fill
+	// PhoneNumber from "PHONENUMBER", a property the schema does not have.
 	var req verifyRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return core.Claim{}, v.fail(codeInvalidArgument, "phoneNumber or hashedPhoneNumber is not a string")
+	for name, raw := range props {
+		var dst **string
+		switch name {
+		case "phoneNumber":
+			dst = &req.PhoneNumber
+		case "hashedPhoneNumber":
+			dst = &req.HashedPhoneNumber
+		default:
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return core.Claim{}, v.fail(codeInvalidArgument, name+" is not a string")
+		}
 	}
 	var c core.Claim
 	switch {

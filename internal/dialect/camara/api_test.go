@@ -103,3 +103,22 @@ func TestV1CorrelatorIsAnyString(t *testing.T) {
 		t.Errorf("v2 with x-correlator %q: %d %+v, want 400 INVALID_ARGUMENT", corr, rec.Code, e)
 	}
 }
+
+// TestVerifyPropertyNamesAreExact: JSON property names are case-sensitive;
+// a body whose only property is "PhoneNumber" has neither phoneNumber nor
+// hashedPhoneNumber (feature phone_number_verify_400.3) and must not be
+// compared.
+func TestVerifyPropertyNamesAreExact(t *testing.T) {
+	for _, body := range []string{
+		`{"PhoneNumber":"+99012345678"}`,
+		`{"PHONENUMBER":"+99012345678"}`,
+		`{"hashedphonenumber":"` + msisdn.Hash("+99012345678") + `"}`,
+	} {
+		for _, ver := range []string{"v1", "v2"} {
+			rec, e := do(newTestMux(ScopeVerify), "POST", "/number-verification/"+ver+"/verify", body, bearerJSON)
+			if rec.Code != 400 || e.Code != codeInvalidArgument {
+				t.Errorf("%s %s: %d %s, want 400 INVALID_ARGUMENT", ver, body, rec.Code, rec.Body)
+			}
+		}
+	}
+}
