@@ -107,13 +107,22 @@ func (a *API) Mount(mux *http.ServeMux) {
 		mux.Handle("POST "+base+"/verify", a.handle(v, a.verify))
 		mux.Handle("GET "+base+"/device-phone-number", a.handle(v, a.share))
 		// Anything else under the base answers in CAMARA's shape too.
-		mux.Handle(base+"/verify", a.handle(v, refuse(codeMethodNotAllowed)))
-		mux.Handle(base+"/device-phone-number", a.handle(v, refuse(codeMethodNotAllowed)))
+		mux.Handle(base+"/verify", a.handle(v, notAllowed("POST")))
+		mux.Handle(base+"/device-phone-number", a.handle(v, notAllowed("GET, HEAD")))
 		mux.Handle(base+"/", a.handle(v, refuse(codeNotFound)))
 	}
 }
 
 type handlerFunc func(v version, w http.ResponseWriter, r *http.Request) error
+
+// notAllowed answers 405 with the Allow header RFC 9110 section 15.5.6
+// requires of it.
+func notAllowed(allow string) handlerFunc {
+	return func(v version, w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		return v.fail(codeMethodNotAllowed, "no such operation: "+r.Method+" "+r.URL.Path)
+	}
+}
 
 func refuse(code string) handlerFunc {
 	return func(v version, w http.ResponseWriter, r *http.Request) error {

@@ -122,3 +122,17 @@ func TestVerifyPropertyNamesAreExact(t *testing.T) {
 		}
 	}
 }
+
+// TestMethodNotAllowedNamesAllow: RFC 9110 section 15.5.6, a 405 response
+// MUST carry an Allow header.
+func TestMethodNotAllowedNamesAllow(t *testing.T) {
+	for path, allow := range map[string]string{"/number-verification/v2/verify": "POST", "/number-verification/v1/device-phone-number": "GET, HEAD"} {
+		rec, e := do(newTestMux(), "DELETE", path, "", nil)
+		if rec.Code != 405 || e.Code != codeMethodNotAllowed {
+			t.Fatalf("DELETE %s: %d %s", path, rec.Code, rec.Body)
+		}
+		if got := rec.Header().Get("Allow"); got != allow {
+			t.Errorf("DELETE %s: Allow %q, want %q", path, got, allow)
+		}
+	}
+}
