@@ -172,6 +172,9 @@ func (a *API) handle(v version, op handlerFunc) http.Handler {
 				ce = v.fail(codeInternal, "internal error "+id)
 			}
 			status = ce.Status
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", bearerChallenge(r))
+			}
 			attrs = append(attrs, slog.String("code", ce.Code), slog.String("reason", ce.reason))
 			writeJSON(w, ce.Status, ce)
 		}
@@ -196,6 +199,17 @@ func (a *API) authenticate(ctx context.Context, v version, r *http.Request) (raw
 		return "", Token{}, err
 	}
 	return raw, tok, nil
+}
+
+// bearerChallenge is the WWW-Authenticate of a 401 (RFC 6750 section 3):
+// the Bearer scheme, and invalid_token when a bearer token was presented.
+func bearerChallenge(r *http.Request) string {
+	const c = `Bearer realm="numgate"`
+	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(raw) != "" {
+		return c + `, error="invalid_token"`
+	}
+	return c
 }
 
 // bearer returns the bearer token of the Authorization header: a missing

@@ -136,3 +136,39 @@ func TestMethodNotAllowedNamesAllow(t *testing.T) {
 		}
 	}
 }
+
+// TestUnauthenticatedHasBearerChallenge: RFC 6750 section 3, a 401 from a
+// resource server MUST carry WWW-Authenticate with the Bearer scheme, and
+// error="invalid_token" when a token was presented.
+func TestUnauthenticatedHasBearerChallenge(t *testing.T) {
+	cases := []struct {
+		name, auth, want string
+	}{
+		{"no token", "", `Bearer realm="numgate"`},
+		{"other scheme", "Basic Zm9vOmJhcg==", `Bearer realm="numgate"`},
+		{"unknown token", "Bearer nope", `Bearer realm="numgate", error="invalid_token"`},
+	}
+	for _, c := range cases {
+		for _, op := range []struct{ method, path, body string }{
+			{"POST", "/number-verification/v2/verify", `{"phoneNumber":"+99012345678"}`},
+			{"GET", "/number-verification/v1/device-phone-number", ""},
+		} {
+			hdr := map[string]string{"Content-Type": "application/json"}
+			if c.auth != "" {
+				hdr["Authorization"] = c.auth
+			}
+			rec, e := do(newTestMux(ScopeVerify, ScopeShare), op.method, op.path, op.body, hdr)
+			if rec.Code != 401 || e.Code != codeUnauthenticated {
+				t.Fatalf("%s %s: %d %s", c.name, op.path, rec.Code, rec.Body)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != c.want {
+				t.Errorf("%s %s: WWW-Authenticate %q, want %q", c.name, op.path, got, c.want)
+			}
+		}
+	}
+	// Other statuses carry no challenge.
+	rec, _ := do(newTestMux(ScopeVerify), "POST", "/number-verification/v2/verify", `{}`, bearerJSON)
+	if rec.Code != 400 || rec.Header().Get("WWW-Authenticate") != "" {
+		t.Errorf("400: %d, WWW-Authenticate %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
