@@ -120,14 +120,28 @@ type handlerFunc func(v version, w http.ResponseWriter, r *http.Request) error
 func notAllowed(allow string) handlerFunc {
 	return func(v version, w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", allow)
-		return v.fail(codeMethodNotAllowed, "no such operation: "+r.Method+" "+r.URL.Path)
+		return v.fail(codeMethodNotAllowed, "no such operation: "+r.Method+" "+route(r))
 	}
 }
 
 func refuse(code string) handlerFunc {
 	return func(v version, w http.ResponseWriter, r *http.Request) error {
-		return v.fail(code, "no such operation: "+r.Method+" "+r.URL.Path)
+		return v.fail(code, "no such operation: "+r.Method+" "+route(r))
 	}
+}
+
+// route is the path pattern that matched r, for the log: the request's own
+// path may carry a phone number (a client that puts it in the URL), which
+// must never reach a log line.
+func route(r *http.Request) string {
+	p := r.Pattern
+	if _, after, ok := strings.Cut(p, " "); ok {
+		p = after
+	}
+	if p == "" {
+		return "(unrouted)"
+	}
+	return p
 }
 
 // correlatorPattern is XCorrelator's pattern in the v2 definition.
@@ -142,7 +156,7 @@ var correlatorHeaders = []string{"x-correlator", "x-correlation-id"}
 func (a *API) handle(v version, op handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.now()
-		attrs := []slog.Attr{slog.String("api", "camara-"+v.name), slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+		attrs := []slog.Attr{slog.String("api", "camara-"+v.name), slog.String("method", r.Method), slog.String("path", route(r))}
 		var err error
 		for _, h := range correlatorHeaders {
 			val, present := r.Header[http.CanonicalHeaderKey(h)]

@@ -3,6 +3,7 @@ package camara
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -170,5 +171,27 @@ func TestUnauthenticatedHasBearerChallenge(t *testing.T) {
 	rec, _ := do(newTestMux(ScopeVerify), "POST", "/number-verification/v2/verify", `{}`, bearerJSON)
 	if rec.Code != 400 || rec.Header().Get("WWW-Authenticate") != "" {
 		t.Errorf("400: %d, WWW-Authenticate %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+// TestLogNeverCarriesNumberFromPath: a client that puts the number in the
+// URL (as KPN's /insights/{msisdn} does) gets 404, and the log line does
+// not record the number (DESIGN: never an MSISDN in logs).
+func TestLogNeverCarriesNumberFromPath(t *testing.T) {
+	var buf strings.Builder
+	mux := http.NewServeMux()
+	New(Config{Tokens: &fakeTokens{}, Attempts: &fakeAttempts{},
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))}).Mount(mux)
+	for _, p := range []string{"/number-verification/v2/verify/+99012345678", "/number-verification/v1/tel:+99012345678", "/number-verification/v2/device-phone-number/99012345678"} {
+		rec, _ := do(mux, "GET", p, "", nil)
+		if rec.Code != 404 {
+			t.Fatalf("GET %s: %d", p, rec.Code)
+		}
+	}
+	if buf.Len() == 0 {
+		t.Fatal("no log line")
+	}
+	if strings.Contains(buf.String(), "9012345678") {
+		t.Errorf("log carries the number:\n%s", buf.String())
 	}
 }
