@@ -17,10 +17,20 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				id := randid.ID()
-				log.Error("panic serving request", "error_id", id, "method", r.Method, "path", r.URL.Path, "panic", v)
+				log.Error("panic serving request", "error_id", id, "method", r.Method, "route", route(r), "panic", v)
 				http.Error(w, "internal error "+id, http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// route is the pattern of the ServeMux route that took r (set on r by the
+// mux), never the request's path: a path may carry a phone number (KPN's
+// /insights/{msisdn}), which must not reach a log line.
+func route(r *http.Request) string {
+	if r.Pattern == "" {
+		return "(unrouted)"
+	}
+	return r.Pattern
 }

@@ -106,9 +106,12 @@ func (a *API) Mount(mux *http.ServeMux) {
 		base := "/number-verification/" + v.name
 		mux.Handle("POST "+base+"/verify", a.handle(v, a.verify))
 		mux.Handle("GET "+base+"/device-phone-number", a.handle(v, a.share))
+		// The GET pattern would also take HEAD, which would use up the
+		// single-use token and the attempt's number and return neither.
+		mux.Handle("HEAD "+base+"/device-phone-number", a.handle(v, notAllowed("GET")))
 		// Anything else under the base answers in CAMARA's shape too.
 		mux.Handle(base+"/verify", a.handle(v, notAllowed("POST")))
-		mux.Handle(base+"/device-phone-number", a.handle(v, notAllowed("GET, HEAD")))
+		mux.Handle(base+"/device-phone-number", a.handle(v, notAllowed("GET")))
 		mux.Handle(base+"/", a.handle(v, refuse(codeNotFound)))
 	}
 }

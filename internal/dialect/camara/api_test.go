@@ -127,7 +127,7 @@ func TestVerifyPropertyNamesAreExact(t *testing.T) {
 // TestMethodNotAllowedNamesAllow: RFC 9110 section 15.5.6, a 405 response
 // MUST carry an Allow header.
 func TestMethodNotAllowedNamesAllow(t *testing.T) {
-	for path, allow := range map[string]string{"/number-verification/v2/verify": "POST", "/number-verification/v1/device-phone-number": "GET, HEAD"} {
+	for path, allow := range map[string]string{"/number-verification/v2/verify": "POST", "/number-verification/v1/device-phone-number": "GET"} {
 		rec, e := do(newTestMux(), "DELETE", path, "", nil)
 		if rec.Code != 405 || e.Code != codeMethodNotAllowed {
 			t.Fatalf("DELETE %s: %d %s", path, rec.Code, rec.Body)
@@ -193,5 +193,21 @@ func TestLogNeverCarriesNumberFromPath(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "9012345678") {
 		t.Errorf("log carries the number:\n%s", buf.String())
+	}
+}
+
+// TestHeadSpendsNothing: HEAD on device-phone-number is refused (405) and
+// leaves the token and the attempt as they were: a GET with the same token
+// still gets the number.
+func TestHeadSpendsNothing(t *testing.T) {
+	mux := newTestMux("number-verification:device-phone-number:read")
+	path := "/number-verification/v2/device-phone-number"
+	rec, _ := do(mux, http.MethodHead, path, "", bearerJSON)
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET" {
+		t.Fatalf("HEAD: %d, Allow %q; want 405, Allow GET", rec.Code, rec.Header().Get("Allow"))
+	}
+	rec, _ = do(mux, http.MethodGet, path, "", bearerJSON)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), deviceNumber) {
+		t.Fatalf("GET after HEAD: %d %s; want the number", rec.Code, rec.Body)
 	}
 }
