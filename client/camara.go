@@ -194,11 +194,11 @@ func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (strin
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
 	if err != nil {
-		return "", err
+		return "", withoutQuery(err)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", err
+		return "", withoutQuery(err)
 	}
 	defer resp.Body.Close()
 	loc, err := resp.Location()
@@ -218,6 +218,23 @@ func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (strin
 		return "", errors.New("authorize: the redirect carries neither code nor error")
 	}
 	return code, nil
+}
+
+// withoutQuery removes the query from the URL an error names: the authorize
+// URL's query carries login_hint, the phone number, which must never reach
+// an error message (a timeout or a refused connection would print it).
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		u.RawQuery, u.Fragment = "", ""
+		ue.URL = u.String()
+	} else {
+		ue.URL = "(authorize URL)"
+	}
+	return err
 }
 
 // Exchange trades an authorization code for tokens at tokenEndpoint,

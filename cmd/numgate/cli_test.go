@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// runCLI runs one numgate command in-process with env as its environment
+// and returns its stdout, stderr and error.
+func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	root := newRoot(&stdout, &stderr, func(k string) string { return env[k] })
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return stdout.String(), stderr.String(), err
+}
+
+// TestVerifyErrorNeverNamesTheNumber: when the device's /authorize request
+// fails (here: it outlives --timeout), the error must not print the
+// authorize URL's query, whose login_hint is the phone number.
+func TestVerifyErrorNeverNamesTheNumber(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]string{
+				"issuer": srv.URL, "authorization_endpoint": srv.URL + "/authorize", "token_endpoint": srv.URL + "/token",
+			})
+		case "/authorize":
+			<-r.Context().Done() // a slow network: never answers in time
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	const number = "+99900000005"
+	stdout, stderr, err := runCLI(t, nil, "verify", "--server", srv.URL, "--timeout", "300ms", number)
+	if err == nil || exitCode(err) != 2 {
+		t.Fatalf("verify against a stalled /authorize: err %v", err)
+	}
+	for _, s := range []string{err.Error(), stdout, stderr} {
+		if strings.Contains(s, strings.TrimPrefix(number, "+")) {
+			t.Errorf("the phone number reached the output: %q", s)
+		}
+	}
+	if !strings.Contains(err.Error(), srv.URL+"/authorize") {
+		t.Errorf("the error no longer says which request failed: %v", err)
+	}
+}
