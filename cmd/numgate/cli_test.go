@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -51,5 +54,34 @@ func TestVerifyErrorNeverNamesTheNumber(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), srv.URL+"/authorize") {
 		t.Errorf("the error no longer says which request failed: %v", err)
+	}
+}
+
+// TestClientsRejectAnInvalidStore: the clients commands check the
+// configuration as serve does. A misspelt driver used to fall back to
+// SQLite (writing clients where the gateway never reads them) and postgres
+// without a DSN to connect to libpq's default database and migrate there.
+func TestClientsRejectAnInvalidStore(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"NUMGATE_STORE_DRIVER": "postgress"}, "store.driver"},
+		{map[string]string{"NUMGATE_STORE_DRIVER": "postgres", "NUMGATE_STORE_DSN": ""}, "store.dsn"},
+	} {
+		for _, args := range [][]string{
+			{"clients", "list", "--data", data},
+			{"clients", "add", "--data", data, "--id", "shop", "--redirect-uri", "https://shop.example/cb"},
+			{"clients", "remove", "--data", data, "shop"},
+		} {
+			_, _, err := runCLI(t, tc.env, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v with %v: err %v, want one naming %s", args, tc.env, err, tc.want)
+			}
+		}
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused command created the data directory: %v", err)
 	}
 }

@@ -36,6 +36,12 @@ func (e *env) clientsCmd() *cobra.Command {
 		if data != "" {
 			cfg.Data = data
 		}
+		// The same checks as serve: an unknown store driver would otherwise
+		// fall back to SQLite, and driver postgres without a DSN would
+		// connect to libpq's default database and migrate a schema there.
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("invalid configuration:\n%w", err)
+		}
 		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 			return nil, err
 		}
