@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -290,14 +291,27 @@ func Load(path string, getenv func(string) string) (Config, error) {
 }
 
 // Decode decodes YAML strictly into c: unknown keys are errors, and
-// ${VAR} references are expanded from the environment first.
+// ${VAR} references are expanded from the environment first. Only the
+// braced form is a reference: any other '$' (a password in a DSN, say) is
+// kept as written.
 func Decode(raw []byte, c *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(os.ExpandEnv(string(raw)))))
+	dec := yaml.NewDecoder(bytes.NewReader(expandEnv(raw)))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	return nil
+}
+
+// envRef is a ${VAR} reference in a configuration file.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces each ${VAR} in raw with the variable's value (empty
+// when unset).
+func expandEnv(raw []byte) []byte {
+	return envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
+		return []byte(os.Getenv(string(envRef.FindSubmatch(m)[1])))
+	})
 }
 
 // ApplyEnv overrides settings from NUMGATE_* environment variables.

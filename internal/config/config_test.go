@@ -192,3 +192,25 @@ func TestDevelopmentDefaultsFollowListener(t *testing.T) {
 		t.Errorf("explicit order not honoured: %v", got)
 	}
 }
+
+// TestFileKeepsOtherDollars: only ${VAR} is a reference. A '$' written in
+// a value (a DSN's password, a path) used to be taken for $VAR or $$ and
+// silently removed with what followed it.
+func TestFileKeepsOtherDollars(t *testing.T) {
+	t.Setenv("NUMGATE_TEST_HOST", "db.example")
+	path := filepath.Join(t.TempDir(), "c.yml")
+	yml := "data: /srv/ng$1\nissuer: \"https://nv.example.net/a$$b\"\nstore:\n  driver: postgres\n  dsn: \"postgres://u:pa$word$@${NUMGATE_TEST_HOST}/ng\"\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.DSN != "postgres://u:pa$word$@db.example/ng" {
+		t.Errorf("dsn %q", c.Store.DSN)
+	}
+	if c.Data != "/srv/ng$1" || c.Issuer != "https://nv.example.net/a$$b" {
+		t.Errorf("data %q, issuer %q", c.Data, c.Issuer)
+	}
+}
