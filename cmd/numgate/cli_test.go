@@ -85,3 +85,18 @@ func TestClientsRejectAnInvalidStore(t *testing.T) {
 		t.Errorf("a refused command created the data directory: %v", err)
 	}
 }
+
+// TestVerifyHelpStatesTheExitCodes: the help says what the command does —
+// a device the network cannot identify is "not verified", exit 1 (as the
+// README and TestBinaryContract have it), not a failed flow.
+func TestVerifyHelpStatesTheExitCodes(t *testing.T) {
+	out, _, err := runCLI(t, nil, "verify", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := strings.Join(strings.Fields(out), " ")
+	if !strings.Contains(help, "1: not verified (or the network could not identify the device") ||
+		strings.Contains(help, "2: the flow failed (for example the device could not be identified)") {
+		t.Errorf("verify --help misstates the exit codes:\n%s", out)
+	}
+}

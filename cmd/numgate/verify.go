@@ -21,8 +21,10 @@ func (e *env) verifyCmd() *cobra.Command {
 		Long: `Run the complete CAMARA Number Verification flow, acting as the app's backend
 and as the device: discovery, /authorize with login_hint tel:NUMBER, token,
 POST /verify. Prints each step and the verdict. Exit code 0: verified;
-1: not verified; 2: the flow failed (for example the device could not be
-identified). Uses the demo client unless --client-id/--client-secret are given.`,
+1: not verified (or the network could not identify the device: an error
+redirect from /authorize); 2: the flow failed (for example the gateway could
+not be reached). Uses the demo client unless --client-id/--client-secret are
+given.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			number := args[0]
