@@ -100,3 +100,32 @@ func TestVerifyHelpStatesTheExitCodes(t *testing.T) {
 		t.Errorf("verify --help misstates the exit codes:\n%s", out)
 	}
 }
+
+// TestServeReportsEveryConfigProblemAtOnce: a malformed duration used to
+// stop decoding, hiding the file's other problems (an unknown key, another
+// duration) and every check of Validate behind the first one.
+func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "numgate.yml")
+	yml := "bogus: 1\nidentification: {timeout: 5}\nattempts: {lifetime: forever}\nlog: {level: loud}\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"serve", "--config", path, "--data", filepath.Join(dir, "data")},
+		{"clients", "list", "--config", path, "--data", filepath.Join(dir, "data")},
+	} {
+		_, _, err := runCLI(t, nil, args...)
+		if err == nil {
+			t.Fatalf("%v: no error", args)
+		}
+		for _, want := range []string{"field bogus not found", `"5" is not a duration`, `"forever" is not a duration`, `log.level: "loud"`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%v: error does not mention %s:\n%v", args, want, err)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused command created the data directory: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
+	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/randid"
 	"github.com/numgate/numgate/internal/server"
@@ -29,9 +30,9 @@ func (e *env) clientsCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (YAML); env NUMGATE_CONFIG")
 	cmd.PersistentFlags().StringVar(&data, "data", "", "data directory (default ./numgate-data); env NUMGATE_DATA")
 	open := func(cmd *cobra.Command) (store.Store, error) {
-		cfg, err := e.loadConfig(configPath)
-		if err != nil {
-			return nil, err
+		cfg, fileErr := e.loadConfig(configPath)
+		if fileErr != nil && !config.Partial(fileErr) {
+			return nil, fileErr
 		}
 		if data != "" {
 			cfg.Data = data
@@ -39,7 +40,7 @@ func (e *env) clientsCmd() *cobra.Command {
 		// The same checks as serve: an unknown store driver would otherwise
 		// fall back to SQLite, and driver postgres without a DSN would
 		// connect to libpq's default database and migrate a schema there.
-		if err := cfg.Validate(); err != nil {
+		if err := errors.Join(fileErr, cfg.Validate()); err != nil {
 			return nil, fmt.Errorf("invalid configuration:\n%w", err)
 		}
 		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -31,9 +32,9 @@ and registers the demo client. Settings come from --config FILE, then
 NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := e.loadConfig(f.config)
-			if err != nil {
-				return err
+			cfg, fileErr := e.loadConfig(f.config)
+			if fileErr != nil && !config.Partial(fileErr) {
+				return fileErr
 			}
 			flags := cmd.Flags()
 			if flags.Changed("listen") {
@@ -63,7 +64,7 @@ NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
 			if flags.Changed("proxy-protocol") {
 				cfg.ProxyProtocol = f.proxyProtocol
 			}
-			if err := cfg.Validate(); err != nil {
+			if err := errors.Join(fileErr, cfg.Validate()); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
 			log := newLogger(e.stderr, cfg.Log)

@@ -275,19 +275,35 @@ func Default() Config {
 
 // Load reads the file at path (if path is not empty) over the defaults,
 // then applies the environment (getenv, usually os.Getenv).
+//
+// A file that parses but has values that do not decode (unknown keys, a
+// malformed duration) still gives the rest of the configuration, with an
+// error for which Partial is true: the caller can report it together with
+// Validate's problems, every problem at once.
 func Load(path string, getenv func(string) string) (Config, error) {
 	c := Default()
+	var fileErr error
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return c, fmt.Errorf("config: %w", err)
 		}
 		if err := Decode(raw, &c); err != nil {
-			return c, fmt.Errorf("config %s: %w", path, err)
+			fileErr = fmt.Errorf("config %s: %w", path, err)
+			if !Partial(fileErr) {
+				return c, fileErr
+			}
 		}
 	}
 	c.ApplyEnv(getenv)
-	return c, nil
+	return c, fileErr
+}
+
+// Partial reports whether err, from Load, is only about some of the file's
+// values: the Config returned with it holds every other setting.
+func Partial(err error) bool {
+	var te *yaml.TypeError
+	return errors.As(err, &te)
 }
 
 // Decode decodes YAML strictly into c: unknown keys are errors, and
@@ -568,7 +584,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like 5s or 2m", n.Line, s)
+		// A *yaml.TypeError: the decoder notes it and goes on, so every
+		// problem of the file is reported at once.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration like 5s or 2m", n.Line, s)}}
 	}
 	*d = Duration(v)
 	return nil
