@@ -129,3 +129,17 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 		t.Errorf("a refused command created the data directory: %v", err)
 	}
 }
+
+// TestStoreErrorNamesTheDatabaseFile: SQLite's "unable to open database
+// file" alone does not tell an operator which file to look at.
+func TestStoreErrorNamesTheDatabaseFile(t *testing.T) {
+	data := t.TempDir()
+	db := filepath.Join(data, "numgate.db")
+	if err := os.Mkdir(db, 0o700); err != nil { // a directory where the database should be
+		t.Fatal(err)
+	}
+	_, _, err := runCLI(t, nil, "clients", "list", "--data", data)
+	if err == nil || !strings.Contains(err.Error(), db) {
+		t.Errorf("clients list with an unopenable database: %v; want an error naming %s", err, db)
+	}
+}

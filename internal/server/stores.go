@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 
 	"github.com/numgate/numgate/internal/config"
@@ -15,5 +16,12 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	if cfg.Store.Driver == "postgres" {
 		return postgres.Open(ctx, cfg.Store.DSN)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.Data, "numgate.db"))
+	path := filepath.Join(cfg.Data, "numgate.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		// SQLite's own messages ("unable to open database file") do not
+		// say which file.
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }
