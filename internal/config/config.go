@@ -481,8 +481,11 @@ func (c Config) ProxyProtocolPrefixes() ([]netip.Prefix, error) {
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	if host, _, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen: %q is not HOST:PORT", c.Listen)
+	} else if host == "" && c.Issuer == "" {
+		// The default issuer, http://LISTEN, would have no host.
+		add("issuer: required when listen (%q) names no host; for example http://127.0.0.1%s", c.Listen, c.Listen)
 	}
 	if c.Data == "" {
 		add("data: must not be empty")

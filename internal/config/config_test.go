@@ -214,3 +214,18 @@ func TestFileKeepsOtherDollars(t *testing.T) {
 		t.Errorf("data %q, issuer %q", c.Data, c.Issuer)
 	}
 }
+
+// TestIssuerNeededWithoutListenHost: with listen ":PORT" the default issuer
+// was "http://:PORT", a URL without a host that an explicit issuer is
+// refused for; serve started with it in the discovery document.
+func TestIssuerNeededWithoutListenHost(t *testing.T) {
+	c := Default()
+	c.Listen = ":9091"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "issuer") {
+		t.Errorf("listen :9091 without issuer: %v", err)
+	}
+	c.Issuer = "https://nv.example.net"
+	if err := c.Validate(); err != nil {
+		t.Errorf("listen :9091 with an issuer: %v", err)
+	}
+}
