@@ -143,3 +143,22 @@ func TestStoreErrorNamesTheDatabaseFile(t *testing.T) {
 		t.Errorf("clients list with an unopenable database: %v; want an error naming %s", err, db)
 	}
 }
+
+// TestVerifyRefusesAnUnknownAPIVersion: an --api-version numgate does not
+// serve used to run discovery, /authorize and /token (an attempt started
+// for nothing) and then fail with a bare "camara: HTTP 404".
+func TestVerifyRefusesAnUnknownAPIVersion(t *testing.T) {
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	stdout, _, err := runCLI(t, nil, "verify", "--server", srv.URL, "--api-version", "v3", "+99012345678")
+	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "--api-version") {
+		t.Errorf("verify --api-version v3: err %v, want one about --api-version", err)
+	}
+	if requests != 0 || stdout != "" {
+		t.Errorf("verify --api-version v3 ran the flow: %d requests, output %q", requests, stdout)
+	}
+}

@@ -31,6 +31,9 @@ given.`,
 			if !msisdn.Valid(number) {
 				return errors.New("NUMBER must be in E.164 form: '+' then 5 to 15 digits, e.g. +99012345678")
 			}
+			if c.Version != "v1" && c.Version != "v2" {
+				return fmt.Errorf("--api-version %q: numgate serves v2 and v1", c.Version)
+			}
 			if c.BaseURL == "" {
 				c.BaseURL = e.getenv("NUMGATE_SERVER")
 			}
