@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/numgate/numgate/client"
 )
 
 // runCLI runs one numgate command in-process with env as its environment
@@ -160,5 +163,32 @@ func TestVerifyRefusesAnUnknownAPIVersion(t *testing.T) {
 	}
 	if requests != 0 || stdout != "" {
 		t.Errorf("verify --api-version v3 ran the flow: %d requests, output %q", requests, stdout)
+	}
+}
+
+// TestServeThatCannotListenLeavesTheStoreAlone: a serve that fails because
+// its address is taken (the gateway already runs there) used to open the
+// store first and apply its start-up changes — here, retiring the demo
+// client the running gateway still serves — before it found out.
+func TestServeThatCannotListenLeavesTheStoreAlone(t *testing.T) {
+	data := t.TempDir()
+	if _, _, err := runCLI(t, nil, "clients", "add", "--data", data, "--id", client.DemoClientID,
+		"--secret", client.DemoClientSecret, "--redirect-uri", client.DemoRedirectURI); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	// Trusted proxies: not development, so a start retires the demo client.
+	env := map[string]string{"NUMGATE_TRUSTED_PROXIES": "10.0.0.0/8"}
+	_, _, err = runCLI(t, env, "serve", "--listen", taken.Addr().String(), "--data", data)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("serve on a taken address: %v", err)
+	}
+	out, _, err := runCLI(t, nil, "clients", "list", "--data", data)
+	if err != nil || !strings.Contains(out, client.DemoClientID) {
+		t.Errorf("the failed serve changed the clients (err %v):\n%s", err, out)
 	}
 }

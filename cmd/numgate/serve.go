@@ -69,15 +69,19 @@ NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
 			}
 			log := newLogger(e.stderr, cfg.Log)
 			ctx := cmd.Context()
-			srv, err := server.New(ctx, cfg, server.Options{Logger: log})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
+			// Listen first: a start that cannot get its address (a gateway
+			// already running there) must fail before server.New touches
+			// the store (migrations, registering or retiring the demo client).
 			l, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return err
 			}
+			srv, err := server.New(ctx, cfg, server.Options{Logger: log})
+			if err != nil {
+				l.Close()
+				return err
+			}
+			defer srv.Close()
 			perClient, perNumber, _ := cfg.Limits() // validated by Load
 			log.Info("numgate listening", "addr", l.Addr().String(), "issuer", cfg.IssuerURL(),
 				"store", cfg.Store.Driver, "data", cfg.Data, "identification", cfg.IdentifierOrder(),
