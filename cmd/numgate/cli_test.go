@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -190,5 +191,28 @@ func TestServeThatCannotListenLeavesTheStoreAlone(t *testing.T) {
 	out, _, err := runCLI(t, nil, "clients", "list", "--data", data)
 	if err != nil || !strings.Contains(out, client.DemoClientID) {
 		t.Errorf("the failed serve changed the clients (err %v):\n%s", err, out)
+	}
+}
+
+// TestClientsListNeedsADatabase: list and remove on a data directory with
+// no database (a mistyped --data) fail and create nothing, rather than
+// report an empty registry; add creates the database.
+func TestClientsListNeedsADatabase(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{{"clients", "list", "--data", data}, {"clients", "remove", "--data", data, "some-client"}} {
+		_, _, err := runCLI(t, nil, args...)
+		if err == nil || !strings.Contains(err.Error(), "no numgate database in "+data) {
+			t.Errorf("%v: %v; want the missing database named", args, err)
+		}
+		if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v created %s (%v)", args, data, err)
+		}
+	}
+	if _, _, err := runCLI(t, nil, "clients", "add", "--data", data, "--id", "rp", "--redirect-uri", "https://rp.example/cb"); err != nil {
+		t.Fatalf("clients add on a new data directory: %v", err)
+	}
+	out, _, err := runCLI(t, nil, "clients", "list", "--data", data)
+	if err != nil || !strings.Contains(out, "rp") {
+		t.Errorf("clients list after add: %q, %v", out, err)
 	}
 }

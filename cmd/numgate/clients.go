@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"net/url"
 	"os"
@@ -29,7 +30,10 @@ func (e *env) clientsCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (YAML); env NUMGATE_CONFIG")
 	cmd.PersistentFlags().StringVar(&data, "data", "", "data directory (default ./numgate-data); env NUMGATE_DATA")
-	open := func(cmd *cobra.Command) (store.Store, error) {
+	// open opens the configured store; create says whether a SQLite data
+	// directory without a database may get a new one (add: yes; list and
+	// remove: a missing one is a mistyped --data, not an empty registry).
+	open := func(cmd *cobra.Command, create bool) (store.Store, error) {
 		cfg, fileErr := e.loadConfig(configPath)
 		if fileErr != nil && !config.Partial(fileErr) {
 			return nil, fileErr
@@ -42,6 +46,11 @@ func (e *env) clientsCmd() *cobra.Command {
 		// connect to libpq's default database and migrate a schema there.
 		if err := errors.Join(fileErr, cfg.Validate()); err != nil {
 			return nil, fmt.Errorf("invalid configuration:\n%w", err)
+		}
+		if cfg.Store.Driver == "sqlite" && !create {
+			if _, err := os.Stat(server.SQLitePath(cfg)); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("no numgate database in %s (a different --data?); `numgate serve` or `numgate clients add` creates it", cfg.Data)
+			}
 		}
 		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 			return nil, err
@@ -87,7 +96,7 @@ client may ask for every scope numgate serves.`,
 			if err := oauth.ValidateClient(c); err != nil {
 				return err
 			}
-			st, err := open(cmd)
+			st, err := open(cmd, true)
 			if err != nil {
 				return err
 			}
@@ -118,7 +127,7 @@ client may ask for every scope numgate serves.`,
 		Short: "List clients",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := open(cmd)
+			st, err := open(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -144,7 +153,7 @@ client may ask for every scope numgate serves.`,
 		Short: "Remove a client",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := open(cmd)
+			st, err := open(cmd, false)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,7 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	if cfg.Store.Driver == "postgres" {
 		return postgres.Open(ctx, cfg.Store.DSN)
 	}
-	path := filepath.Join(cfg.Data, "numgate.db")
+	path := SQLitePath(cfg)
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		// SQLite's own messages ("unable to open database file") do not
@@ -25,3 +25,6 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	}
 	return st, nil
 }
+
+// SQLitePath is the SQLite database file of cfg: DATA/numgate.db.
+func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.Data, "numgate.db") }

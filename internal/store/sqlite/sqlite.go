@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -101,6 +102,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if !strings.HasPrefix(path, "file:") && strings.Contains(path, "?") {
 		return nil, errors.New("sqlite: a database path may not contain '?'; use a file: URI")
+	}
+
+	if path != MemoryPath && !strings.HasPrefix(path, "file:") {
+		// The database holds claimed and device numbers while flows run:
+		// a new file is its owner's only (SQLite gives the -wal and -shm
+		// files the database file's mode). An existing file keeps its mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open: %w", err)
+		}
+		f.Close()
 	}
 
 	busy := fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -191,4 +192,33 @@ func BenchmarkOps(b *testing.B) {
 // verification on a file database (see storetest.BenchmarkRedeemFlow).
 func BenchmarkRedeemFlow(b *testing.B) {
 	storetest.BenchmarkRedeemFlow(b, open(b, filepath.Join(b.TempDir(), "numgate.db")))
+}
+
+// TestNewFileIsOwnersOnly: the database (and its WAL) holds phone numbers
+// while flows run, so a new one is readable by its owner only, whatever
+// the umask; an existing file keeps the mode its operator gave it.
+func TestNewFileIsOwnersOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "numgate.db")
+	s := open(t, path)
+	if err := s.PutGrant(t.Context(), store.Grant{Kind: store.GrantCode, Key: "k", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", filepath.Base(f), fi.Mode().Perm())
+		}
+	}
+	kept := filepath.Join(dir, "kept.db")
+	if err := os.WriteFile(kept, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	open(t, kept)
+	if fi, err := os.Stat(kept); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("existing file: mode %v (%v), want 0640 kept", fi.Mode().Perm(), err)
+	}
 }
