@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 )
 
 // TestBinaryContract builds numgate and drives it only through its CLI
@@ -36,7 +37,7 @@ func TestBinaryContract(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs bytes.Buffer
+	var logs dialecttest.LogBuffer // read while serve writes
 	serve := exec.Command(bin, "serve", "--listen", addr, "--data", data, "--static-bindings", bindings)
 	serve.Stdout, serve.Stderr = &logs, &logs
 	if err := serve.Start(); err != nil {
@@ -101,6 +102,21 @@ func TestBinaryContract(t *testing.T) {
 	}
 	if out, code := run("virtual-numbers"); code != 0 || !strings.Contains(out, "+99012345678") {
 		t.Errorf("virtual-numbers: %d\n%s", code, out)
+	}
+
+	// SIGHUP re-reads the static bindings and leaves the gateway running.
+	if err := serve.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "SIGHUP: reloaded") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, code := run("verify", "--server", server, "+99012345678"); code != 0 {
+		t.Fatalf("verify after SIGHUP: exit %d\n%s\nlogs:\n%s", code, out, logs.String())
+	}
+	if !strings.Contains(logs.String(), "SIGHUP: reloaded") {
+		t.Errorf("no reload logged after SIGHUP:\n%s", logs.String())
 	}
 
 	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +33,8 @@ func (e *env) serveCmd() *cobra.Command {
 		Long: `Run the gateway. With no settings it listens on 127.0.0.1:9091, keeps its
 data in ./numgate-data (SQLite), identifies devices with the virtual operator
 and registers the demo client. Settings come from --config FILE, then
-NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
+NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it;
+SIGHUP re-reads the static bindings file at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, fileErr := e.loadConfig(f.config)
@@ -91,6 +96,7 @@ NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it.`,
 				log.Warn("development defaults: demo client, virtual operator, private webhooks and no rate limits unless configured; " +
 					"set trusted_proxies or proxy_protocol, or listen on a public address, for production")
 			}
+			go reloadOnHangup(ctx, srv, log)
 			err = srv.Serve(ctx, l)
 			log.Info("numgate stopped")
 			return err
@@ -126,4 +132,24 @@ func newLogger(w interface{ Write([]byte) (int, error) }, c config.Log) *slog.Lo
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// reloadOnHangup re-reads the gateway's files on each SIGHUP until ctx
+// ends (a SIGHUP would otherwise end the process).
+func reloadOnHangup(ctx context.Context, srv *server.Server, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := srv.Reload(); err != nil {
+				log.Warn("SIGHUP: reload failed, previous contents kept", "error", err)
+			} else {
+				log.Info("SIGHUP: reloaded")
+			}
+		}
+	}
 }

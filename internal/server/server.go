@@ -79,6 +79,8 @@ type Server struct {
 	reporters map[string]reporter
 	// sweep is how often expireAttempts runs.
 	sweep time.Duration
+	// reloaders re-read the files the gateway serves from (Reload).
+	reloaders []func() error
 }
 
 // New opens the store (or takes over opts.Store) and assembles the gateway.
@@ -266,6 +268,7 @@ func (s *Server) identifiers(extra map[string]network.Identifier) (network.Ident
 				return nil, err
 			}
 			s.runners = append(s.runners, func(ctx context.Context) { _ = st.Run(ctx) })
+			s.reloaders = append(s.reloaders, st.Reload)
 			chain = append(chain, st)
 		case "header":
 			if len(s.cfg.TrustedProxies) == 0 {
@@ -281,6 +284,18 @@ func (s *Server) identifiers(extra map[string]network.Identifier) (network.Ident
 		}
 	}
 	return chain, nil
+}
+
+// Reload re-reads the files the gateway serves from (the static bindings)
+// now, without waiting for their change to be noticed: `numgate serve` does
+// it on SIGHUP. A file that fails keeps its previous contents; the errors
+// are returned together.
+func (s *Server) Reload() error {
+	var errs []error
+	for _, r := range s.reloaders {
+		errs = append(errs, r())
+	}
+	return errors.Join(errs...)
 }
 
 // Handler returns the gateway's HTTP handler.
