@@ -237,10 +237,18 @@ func (s *Service) Get(ctx context.Context, id string) (store.Attempt, error) {
 	if err != nil {
 		return store.Attempt{}, fmt.Errorf("core: get attempt: %w", err)
 	}
-	if State(a.State).Open() && s.now().After(a.Deadline) {
+	if State(a.State).Open() && s.now().After(a.Deadline) && !s.awaitingNetwork(a) {
 		return s.expire(ctx, id)
 	}
 	return a, nil
+}
+
+// awaitingNetwork reports whether an attempt's device came in time and the
+// network may still answer (the identification timeout and a second after
+// the device's arrival): such an attempt is decided by that answer, not by
+// the clock, so a reader past the deadline must not expire it.
+func (s *Service) awaitingNetwork(a store.Attempt) bool {
+	return State(a.State) == StateDeviceSeen && s.now().Before(a.UpdatedAt.Add(s.timeout+identifyGrace))
 }
 
 // UpdateData replaces the dialect data of an attempt.
@@ -556,7 +564,7 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) ([]store.Attempt, er
 			if !State(a.State).Open() {
 				return a, errAlready
 			}
-			if State(a.State) == StateDeviceSeen && s.now().Before(a.UpdatedAt.Add(s.timeout+identifyGrace)) {
+			if s.awaitingNetwork(a) {
 				// The device came in time and the network is still being
 				// asked: its answer decides, not the clock.
 				return a, errAlready
@@ -576,7 +584,7 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) ([]store.Attempt, er
 
 func (s *Service) expire(ctx context.Context, id string) (store.Attempt, error) {
 	a, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
-		if !State(a.State).Open() {
+		if !State(a.State).Open() || s.awaitingNetwork(a) {
 			return a, errAlready
 		}
 		return expired(a), nil

@@ -536,3 +536,51 @@ func TestExpiryWaitsForTheNetwork(t *testing.T) {
 		t.Errorf("the late device's attempt: %s %s, want decided match", a.State, a.Outcome)
 	}
 }
+
+// TestGetWaitsForTheNetwork: a reader past the deadline (a KPN poll, a DQE
+// /GET/) does not expire an attempt whose device came in time while the
+// network is still being asked; the network's answer decides it.
+func TestGetWaitsForTheNetwork(t *testing.T) {
+	nw := gatedNetwork{asked: make(chan struct{}), gate: make(chan struct{})}
+	svc, clk, _ := newService(t, nw, func(c *core.Config, _ *clock) {
+		c.IdentifyTimeout = 10 * time.Second // a loaded machine must not time the network out
+	})
+	ctx := context.Background()
+	late, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: "+31612345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute - time.Millisecond) // just before the deadline
+	type result struct {
+		a   store.Attempt
+		err error
+	}
+	decided := make(chan result, 1)
+	go func() {
+		a, err := svc.DeviceArrived(ctx, late.ID, conn("10.0.0.1"), "ua")
+		decided <- result{a, err}
+	}()
+	<-nw.asked
+	clk.Add(time.Millisecond + 100*time.Millisecond) // past the deadline, the network still asked
+	got, err := svc.Get(ctx, late.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != string(core.StateDeviceSeen) {
+		t.Errorf("Get while the network is asked: state %s, want device_seen", got.State)
+	}
+	close(nw.gate)
+	r := <-decided
+	if r.err != nil || r.a.State != string(core.StateDecided) || r.a.Outcome != string(core.OutcomeMatch) {
+		t.Errorf("the late device's attempt: %s %s (%v), want decided match", r.a.State, r.a.Outcome, r.err)
+	}
+	// Once the network's time is up, a reader expires it as before.
+	never, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Minute)
+	if x, err := svc.Get(ctx, never.ID); err != nil || x.State != string(core.StateExpired) {
+		t.Errorf("Get past the deadline of an attempt whose device never came: %s (%v), want expired", x.State, err)
+	}
+}
