@@ -431,12 +431,7 @@ func newClient(blockPrivate bool) *http.Client {
 	if blockPrivate {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return errPrivate
-			}
-			a := ap.Addr().Unmap()
-			if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-				a.IsUnspecified() || a.IsMulticast() {
+			if err != nil || blocked(ap.Addr()) {
 				return errPrivate
 			}
 			return nil
@@ -450,6 +445,58 @@ func newClient(blockPrivate bool) *http.Client {
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// nonPublic are the special-purpose ranges (RFC 6890 and successors) that
+// are not the public Internet, besides those netip classifies itself:
+// "this network", shared address space (carrier-grade NAT, and cloud
+// metadata services such as 100.100.100.200), IETF protocol assignments,
+// benchmarking, reserved and broadcast, IPv6 site-local and discard.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("100::/64"),
+}
+
+// IPv6 prefixes that carry an IPv4 address (RFC 4291, 6052, 8215, 3056).
+var (
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+)
+
+// blocked reports whether a is not a public unicast address: loopback,
+// private, link-local, multicast, unspecified or another special-purpose
+// range, also when it is embedded in an IPv6 address that translates to it
+// (IPv4-mapped, IPv4-compatible, NAT64, 6to4).
+func blocked(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case ipv4Compatible.Contains(a) && !a.IsUnspecified() && !a.IsLoopback(), nat64.Contains(a):
+			return blocked(netip.AddrFrom4([4]byte(b[12:16])))
+		case nat64Local.Contains(a):
+			return true // local-use NAT64: an operator's own network
+		case sixToFour.Contains(a):
+			return blocked(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func validKey(k string) bool {
