@@ -13,7 +13,19 @@ import (
 // Spaces, dots, hyphens and parentheses are ignored. It returns 11 for an
 // empty number, 10 for one that cannot exist, and 09 for one that exists
 // but cannot be on a mobile network. Errors never carry the number.
+//
+// A "+" that the client did not percent-encode arrives as a space (the seed's
+// GET template is number={NUM}; in a query or form, "+" means space): a
+// value that starts with a space is first read as "+" and the digits, and
+// only when that is no number at all as a national one.
 func normalize(raw, region string) (string, *Error) {
+	if strings.HasPrefix(raw, " ") {
+		if rest := strings.TrimLeft(raw, " "); rest != "" && rest[0] != '+' {
+			if n, e := normalize("+"+rest, region); e == nil || e.ID == ErrIneligibleNumber {
+				return n, e // a number, mobile or not
+			}
+		}
+	}
 	n := strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '.', '-', '(', ')', '\t':

@@ -31,6 +31,14 @@ func TestNormalize(t *testing.T) {
 		{"+336123456789012345", "", ErrInvalidNumber},
 		{"06123", "", ErrInvalidNumber},
 		{"tel:+33612345678", "+33612345678", ""}, // RFC 3966, as libphonenumber reads it
+		// A "+" sent unencoded in the query or form arrives as a space.
+		{" 31612345678", "+31612345678", ""},
+		{" 99012345678", "+99012345678", ""},
+		{" 447911123456", "+447911123456", ""},
+		{" 33612345678", "+33612345678", ""},
+		{" 0612345678", "+33612345678", ""}, // not international: national, as before
+		{" 612345678", "+33612345678", ""},  // +61 2345678 is no number: national
+		{" 31201234567", "", ErrIneligibleNumber},
 	}
 	for _, c := range cases {
 		got, e := normalize(c.in, "FR")
