@@ -199,7 +199,13 @@ func (d *Directory) Lookup(number string) Operator {
 	var pn *phonenumbers.PhoneNumber
 	if p, err := phonenumbers.Parse("+"+n, ""); err == nil {
 		pn = p
-		if r := phonenumbers.GetRegionCodeForNumber(p); r != "" && r != "ZZ" && r != "001" {
+		r := phonenumbers.GetRegionCodeForNumber(p)
+		if r == "" || r == "ZZ" || r == "001" {
+			// Outside every range of its plan (a reserved or test range):
+			// the country code still names the country's main region.
+			r = phonenumbers.GetRegionCodeForCountryCode(int(p.GetCountryCode()))
+		}
+		if r != "" && r != "ZZ" && r != "001" {
 			op.Region = r
 		}
 	}

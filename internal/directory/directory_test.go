@@ -44,6 +44,9 @@ func TestLookup(t *testing.T) {
 			directory.Operator{Name: "numgate virtual operator", MCC: "001", MNC: "01", Source: directory.SourceTable}},
 		{"fixed line: region only", "31201234567",
 			directory.Operator{Region: "NL"}},
+		{"outside every range of a known plan: region by country code", "447700900001",
+			directory.Operator{Name: "O2", Region: "GB", Source: directory.SourceRange}},
+		{"unassigned country code: no region", "89612345678", directory.Operator{}},
 		{"not a number", "31-20", directory.Operator{}},
 		{"empty", "", directory.Operator{}},
 	}
