@@ -21,7 +21,18 @@ import (
 // when it will answer an error), or shown a short page when there is no
 // redirect_uri. Opening it again changes nothing and redirects the same way.
 // The URL carries no phone number.
+//
+// A HEAD request (a link checker, a prefetching preview) is not the device
+// opening its URL: it is answered 405 and changes nothing, as the mux's
+// GET pattern would otherwise let it decide the attempt from the checker's
+// address.
 func (a *API) device(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr) error {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		*attrs = append(*attrs, slog.String("refused", "not GET"))
+		return nil
+	}
 	ctx := r.Context()
 	token := r.PathValue("token")
 	sess, err := a.session(r, token)

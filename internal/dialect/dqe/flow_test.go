@@ -180,3 +180,20 @@ func sameMap(a, b map[string]any) bool {
 	}
 	return true
 }
+
+// TestDeviceHeadChangesNothing: a HEAD on the device url (a link checker)
+// does not identify anyone; the device's own GET afterwards decides.
+func TestDeviceHeadChangesNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	dev := h.initiate("+99900000003") // not identifiable: any visit would decide it
+	req, err := http.NewRequest(http.MethodHead, dev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do(req); r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD: HTTP %d, want 405", r.Status)
+	}
+	if m := h.get("/GET/", retrieveParams(sessionToken(dev))).JSON(t); m["status"] != "pending" {
+		t.Fatalf("after a HEAD: %v, want pending", m)
+	}
+}
