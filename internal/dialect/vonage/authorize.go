@@ -51,7 +51,15 @@ func redirectErr(code, description string) *authError {
 // Problems with client_id or redirect_uri are a 400 problem, never a
 // redirect (RFC 6749 section 4.1.2.1); later ones are redirects. Every check
 // comes before an attempt is touched: a refused request changes nothing.
+//
+// A HEAD request (a link checker, a prefetching preview) is not the device:
+// it is a 405 problem and changes nothing, as the GET pattern would
+// otherwise let it use up the auth_url and decide the attempt.
 func (a *API) authorize(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr) error {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		return problem(kindMethodNotAllowed, "the authorization URL is opened by the device with GET")
+	}
 	ctx := r.Context()
 	q, c, redirectURI, err := a.authTarget(ctx, r)
 	if err != nil {

@@ -144,6 +144,19 @@ func TestAuthURLOnce(t *testing.T) {
 	}
 }
 
+// TestAuthURLHeadChangesNothing: a HEAD on the auth_url (a link checker)
+// neither uses it up nor decides its attempt; the device's GET still works.
+func TestAuthURLHeadChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	authURL := e.authURL(verified, "s")
+	if r := e.do(http.MethodHead, authURL, "", "", ""); r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD: HTTP %d, want 405", r.Status)
+	}
+	if _, cb := e.open(authURL); cb.Get("code") == "" {
+		t.Fatalf("the device after a HEAD: %v, want a code", cb)
+	}
+}
+
 // TestExpiredAuthURL: a device that comes after the attempt's deadline is
 // told so at the callback.
 func TestExpiredAuthURL(t *testing.T) {
