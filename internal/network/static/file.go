@@ -41,6 +41,7 @@ type File struct {
 
 	mu      sync.Mutex  // serialises checks; guards the fields below
 	seen    fs.FileInfo // the file as last read, parsed or not
+	pending fs.FileInfo // the file as changed since seen, at the last check
 	lastErr string      // the last failure logged, to log each failure once
 }
 
@@ -81,8 +82,11 @@ func (f *File) Len() int { return f.table.Load().Len() }
 
 // Run checks the file every interval until ctx ends, then returns nil. A
 // change of modification time, size or identity (a file renamed into place)
-// makes it re-read the file; a file that does not parse, or has gone, is
-// logged once and the current bindings are kept.
+// makes it re-read the file once the change has held still for an interval:
+// a file still being written in place (an editor that truncates and writes)
+// is not read half-way, where a cut line could still parse — a shorter
+// number, a wider prefix — and name the wrong subscriber. A file that does
+// not parse, or has gone, is logged once and the current bindings are kept.
 func (f *File) Run(ctx context.Context) error {
 	tick := time.NewTicker(f.interval)
 	defer tick.Stop()
@@ -111,9 +115,17 @@ func (f *File) check(force bool) error {
 		return err
 	}
 	f.lastErr = "" // the file is back: a later failure is news again
-	if !force && !changed(f.seen, fi) {
-		return nil
+	if !force {
+		if !changed(f.seen, fi) {
+			f.pending = nil
+			return nil
+		}
+		if f.pending == nil || changed(f.pending, fi) {
+			f.pending = fi // changed: read it once it holds still
+			return nil
+		}
 	}
+	f.pending = nil
 	if err := f.load(fi); err != nil {
 		f.failed(err)
 		return err

@@ -96,8 +96,12 @@ func TestFileReload(t *testing.T) {
 			t.Fatalf("initial lookup = %q", got)
 		}
 
-		// A change is picked up at the next tick.
+		// A change is picked up once it has held still for an interval.
 		write(t, path, "10.0.0.1 +31600000002\n10.0.0.2 +31600000003\n")
+		tick()
+		if got := lookup(t, f, "10.0.0.2"); got != "" {
+			t.Fatalf("a change read before it held still: %q", got)
+		}
 		tick()
 		if got := lookup(t, f, "10.0.0.2"); got != "+31600000003" {
 			t.Fatalf("after change: %q", got)
@@ -109,6 +113,7 @@ func TestFileReload(t *testing.T) {
 		// Same size, new content: the modification time tells.
 		write(t, path, "10.0.0.1 +31600000009\n10.0.0.2 +31600000003\n")
 		tick()
+		tick()
 		if got := lookup(t, f, "10.0.0.1"); got != "+31600000009" {
 			t.Fatalf("after same-size change: %q", got)
 		}
@@ -119,6 +124,7 @@ func TestFileReload(t *testing.T) {
 		if err := os.Rename(tmp, path); err != nil {
 			t.Fatal(err)
 		}
+		tick()
 		tick()
 		if got := lookup(t, f, "10.0.0.7"); got != "+31600000007" {
 			t.Fatalf("after rename: %q", got)
@@ -145,6 +151,7 @@ func TestFileBadReloadKeepsOld(t *testing.T) {
 		tick := harness(t, f, interval)
 
 		write(t, path, "10.0.0.1 +31612345678\n10.0.0.300 +31687654321\n")
+		tick()
 		tick()
 		if got := lookup(t, f, "10.0.0.1"); got != "+31600000001" {
 			t.Fatalf("bad file replaced the bindings: %q", got)
@@ -178,8 +185,42 @@ func TestFileBadReloadKeepsOld(t *testing.T) {
 		// A fixed file is picked up.
 		write(t, path, "10.0.0.1 +31600000004\n")
 		tick()
+		tick()
 		if got := lookup(t, f, "10.0.0.1"); got != "+31600000004" {
 			t.Fatalf("fixed file not loaded: %q", got)
+		}
+	})
+}
+
+// TestFileHalfWrittenNotRead: a file written in place in steps (an editor
+// truncating, then writing) is read only once it holds still, never half
+// way: the cut line "10.0.0.0/1 +3161" parses, and would name a wrong
+// subscriber for half of IPv4.
+func TestFileHalfWrittenNotRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "bindings.txt")
+		write(t, path, "10.0.0.1 +31600000001\n")
+		const interval = time.Second
+		f, err := static.Open(static.Options{Path: path, Interval: interval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tick := harness(t, f, interval)
+		for _, partial := range []string{"", "10.0.0.0/1 +3161"} {
+			write(t, path, partial)
+			tick()
+			if got := lookup(t, f, "10.0.0.1"); got != "+31600000001" {
+				t.Fatalf("after a partial write %q: %q, want the old binding", partial, got)
+			}
+		}
+		write(t, path, "10.0.0.0/16 +31612345678\n")
+		tick()
+		if got := lookup(t, f, "10.200.0.1"); got != "" {
+			t.Fatalf("10.200.0.1 identified as %q by a file still changing", got)
+		}
+		tick()
+		if got := lookup(t, f, "10.0.0.1"); got != "+31612345678" {
+			t.Fatalf("the finished file is not read: %q", got)
 		}
 	})
 }
