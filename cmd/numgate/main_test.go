@@ -69,6 +69,8 @@ func TestBinaryContract(t *testing.T) {
 		{"+99012345678", 0, "verdict: VERIFIED"},
 		{"+99012345677", 1, "verdict: NOT VERIFIED (the device has another number)"},
 		{"+99011111199", 1, "temporarily_unavailable"},
+		{"+99900000003", 1, "NOT VERIFIED (the network did not identify the device: oauth: login_required"},
+		{"+99900000007", 1, "NOT VERIFIED (the network identified the device but refused to verify it: oauth: access_denied"},
 		{"0612345678", 2, "E.164"},
 	}
 	for _, c := range cases {

@@ -54,7 +54,7 @@ given.`,
 			var oe *client.OAuthError
 			switch {
 			case errors.As(err, &oe):
-				fmt.Fprintf(e.stdout, "verdict: NOT VERIFIED (the network did not identify the device: %s)\n", oe.Error())
+				fmt.Fprintf(e.stdout, "verdict: NOT VERIFIED (%s: %s)\n", authorizeRefusal(oe.Code), oe.Error())
 				return fmt.Errorf("%w: %s", errNotVerified, oe.Code)
 			case err != nil:
 				return err
@@ -75,4 +75,19 @@ given.`,
 	fl.StringVar(&c.Version, "api-version", "v2", "CAMARA API version: v2 or v1")
 	fl.DurationVar(&timeout, "timeout", 60*time.Second, "give up after this long")
 	return cmd
+}
+
+// authorizeRefusal says in words what an authorize error redirect means
+// for the verification.
+func authorizeRefusal(code string) string {
+	switch code {
+	case "login_required":
+		return "the network did not identify the device"
+	case "access_denied":
+		return "the network identified the device but refused to verify it"
+	case "temporarily_unavailable":
+		return "the network could not answer in time"
+	default:
+		return "the authorization server refused the request"
+	}
 }
