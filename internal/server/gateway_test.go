@@ -251,3 +251,28 @@ func TestDemoClientRedirectsUpdated(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyz: /readyz is 200 while the store answers and 503 once it does
+// not; /healthz (the process serves HTTP) stays 200.
+func TestReadyz(t *testing.T) {
+	g := startGateway(t, nil)
+	get := func(path string) int {
+		t.Helper()
+		resp, err := http.Get(g.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get("/readyz"); st != http.StatusOK {
+		t.Fatalf("readyz with a working store: %d", st)
+	}
+	g.Server.Store().Close() // the store goes away under the running server
+	if st := get("/readyz"); st != http.StatusServiceUnavailable {
+		t.Errorf("readyz with a closed store: %d, want 503", st)
+	}
+	if st := get("/healthz"); st != http.StatusOK {
+		t.Errorf("healthz: %d, want 200", st)
+	}
+}

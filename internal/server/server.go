@@ -228,9 +228,30 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
 	s.handler = httpx.Recover(s.log, mux)
 	s.runners = append(s.runners, s.collectGarbage)
 	return nil
+}
+
+// readyTimeout bounds the store check of /readyz.
+const readyTimeout = 2 * time.Second
+
+// serveReady answers /readyz: 200 when the store answers a query, 503
+// otherwise (a load balancer should then send traffic elsewhere). /healthz
+// says only that the process serves HTTP.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("not ready: the store does not answer", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("store unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
 }
 
 // startRadius builds the RADIUS accounting feed (its Run starts with Serve).

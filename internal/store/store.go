@@ -177,6 +177,10 @@ type Store interface {
 	// still to be reported (ReportAt set).
 	GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (GCResult, error)
 
+	// Ping reports whether the backend answers a query now (readiness: the
+	// database file is readable, the PostgreSQL server reachable).
+	Ping(ctx context.Context) error
+
 	// Close releases the backend's resources.
 	Close() error
 }

@@ -89,6 +89,14 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig) error {
 	return nil
 }
 
+// Ping checks that the server answers on a pooled connection.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
 	s.pool.Close()

@@ -286,6 +286,23 @@ func (s *Store) read(ctx context.Context, fn func(context.Context) error) error 
 	return fn(ctx)
 }
 
+// Ping reads the clients table (a query that touches the file, unlike
+// SELECT 1) on a reader, or on the writer for an in-memory database.
+func (s *Store) Ping(ctx context.Context) error {
+	const q = `SELECT count(*) FROM (SELECT 1 FROM clients LIMIT 1)`
+	var n int
+	err := s.read(ctx, func(ctx context.Context) error {
+		if s.r != nil {
+			return s.r.QueryRowContext(ctx, q).Scan(&n)
+		}
+		return s.wr.conn.QueryRowContext(ctx, q).Scan(&n)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error

@@ -15,6 +15,15 @@ var clientTests = []test{
 	{"Delete", testClientDelete},
 	{"ListOrdered", testClientListOrdered},
 	{"ListEmpty", testClientListEmpty},
+	{"Ping", testPing},
+}
+
+// testPing: an open store answers Ping, empty or not.
+func testPing(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	must(t, "Ping (empty)", s.Ping(ctx))
+	must(t, "CreateClient", s.CreateClient(ctx, fullClient("client-1")))
+	must(t, "Ping", s.Ping(ctx))
 }
 
 func fullClient(id string) store.Client {
