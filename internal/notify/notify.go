@@ -262,7 +262,7 @@ func (n *Notifier) RunOnce(ctx context.Context) (int, error) {
 // deliver makes one try of a claimed delivery and records it.
 func (n *Notifier) deliver(ctx context.Context, d store.Delivery) {
 	host := hostOf(d.URL)
-	if _, err := checkURL(d.URL); err != nil {
+	if err := n.CheckTarget(d.URL); err != nil {
 		n.record(ctx, d, "refused", store.Delivery{ID: d.ID, State: store.DeliveryFailed, Tries: d.Tries, NextTryAt: d.NextTryAt, LastError: err.Error()})
 		n.log.Warn("webhook refused", "delivery", d.ID, "kind", d.Kind, "error", err)
 		return
@@ -281,7 +281,9 @@ func (n *Notifier) deliver(ctx context.Context, d store.Delivery) {
 		return
 	}
 	msg := truncate(err.Error(), maxLastError)
-	if tries >= n.cfg.MaxTries {
+	// A name that resolves to a private address is refused for good: the
+	// notification matters within minutes, not after hours of retries.
+	if tries >= n.cfg.MaxTries || errors.Is(err, ErrPrivateTarget) {
 		n.record(ctx, d, "failed", store.Delivery{ID: d.ID, State: store.DeliveryFailed, Tries: tries, NextTryAt: d.NextTryAt, LastError: msg})
 		n.log.Warn("webhook failed for good", "delivery", d.ID, "kind", d.Kind, "host", host, "tries", tries, "error", msg)
 		return
@@ -421,8 +423,28 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// errPrivate refuses a connection to a private address.
-var errPrivate = errors.New("refusing to connect to a private address")
+// ErrPrivateTarget refuses a webhook to a private address (BlockPrivate):
+// a URL whose host is such an address, or a name that resolves to one.
+var ErrPrivateTarget = errors.New("refusing to connect to a private address")
+
+// CheckTarget says whether a webhook URL can ever be delivered here:
+// ErrRefusedURL for one that is not an absolute http(s) URL without user
+// info, ErrPrivateTarget for one whose host is a literal address that
+// BlockPrivate refuses. A host name is checked at each connection, not
+// here (it may resolve differently by then).
+func (n *Notifier) CheckTarget(raw string) error {
+	u, err := checkURL(raw)
+	if err != nil {
+		return err
+	}
+	if !n.cfg.BlockPrivate {
+		return nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && blocked(a.Unmap()) {
+		return ErrPrivateTarget
+	}
+	return nil
+}
 
 // newClient builds the default client: no redirects, optionally no private
 // destinations.
@@ -432,7 +454,7 @@ func newClient(blockPrivate bool) *http.Client {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil || blocked(ap.Addr()) {
-				return errPrivate
+				return ErrPrivateTarget
 			}
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -458,9 +459,6 @@ func TestFailures(t *testing.T) {
 			case <-time.After(10 * time.Second):
 			}
 		}, func(c *notify.Config) { c.Timeout = 50 * time.Millisecond; c.Lease = time.Second }, "timed out", time.Second},
-		{"private addresses blocked", func(w http.ResponseWriter, r *http.Request) {
-			t.Error("a blocked receiver was reached")
-		}, func(c *notify.Config) { c.BlockPrivate = true }, "private address", time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -483,6 +481,43 @@ func TestFailures(t *testing.T) {
 			}
 			checkLogs(t, logs.String())
 		})
+	}
+}
+
+// TestPrivateTargetFailsAtOnce: with BlockPrivate, a delivery to a private
+// address fails for good on its first turn, without retries for hours:
+// one whose URL names the address is not even tried, one whose host name
+// resolves to it is refused at connect. The receiver is never reached.
+func TestPrivateTargetFailsAtOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("a blocked receiver was reached")
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, tc := range []struct {
+		url   string
+		tries int
+	}{
+		{srv.URL + "/hook", 0},                             // 127.0.0.1: refused before any try
+		{"http://localhost:" + port + "/hook", 1},          // a name: refused when it resolves to loopback
+		{"http://[::ffff:127.0.0.1]:" + port + "/hook", 0}, // IPv4-mapped
+	} {
+		st := openStore(t, filepath.Join(t.TempDir(), "f.db"))
+		clk := newClock()
+		n, logs := newNotifier(t, st, clk, func(c *notify.Config) { c.BlockPrivate = true })
+		if err := n.CheckTarget(tc.url); tc.tries == 0 && !errors.Is(err, notify.ErrPrivateTarget) {
+			t.Errorf("CheckTarget(%s) = %v, want ErrPrivateTarget", tc.url, err)
+		}
+		run(t, n)
+		id, err := n.Enqueue(t.Context(), "kpn.notify", tc.url, hookHeaders, []byte(secretBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := waitDelivery(t, st, id, "a failed delivery", func(d store.Delivery) bool { return d.State == store.DeliveryFailed })
+		if d.Tries != tc.tries || !strings.Contains(d.LastError, "private address") {
+			t.Errorf("%s: %d tries, error %q; want %d, private address", tc.url, d.Tries, d.LastError, tc.tries)
+		}
+		checkLogs(t, logs.String())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/dialect/kpn"
 	"github.com/numgate/numgate/internal/notify"
+	"github.com/numgate/numgate/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -226,6 +227,33 @@ func TestNotifyWithoutNotifier(t *testing.T) {
 			}
 			h.pollingStart(h.token("device_match"), ownNumber)
 		})
+	}
+}
+
+// TestNotifyPrivateTarget: on a gateway that does not notify private
+// addresses, a notification_uri naming one is refused when the
+// verification starts (400, nothing started), not retried for hours after
+// it; a public one is accepted.
+func TestNotifyPrivateTarget(t *testing.T) {
+	h := newHarness(t, func(c *kpn.Config) {
+		n, err := notify.New(notify.Config{Store: c.Store.(store.Outbox), Now: c.Now, BlockPrivate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Notifier = n
+	})
+	tok := h.token("device_match_notify")
+	r := h.insights(tok, ownNumber, h.notifyBody("/hook", "t")) // the receiver is on 127.0.0.1
+	checkError(t, r, http.StatusBadRequest)
+	if !strings.Contains(string(r.Body), "private address") {
+		t.Errorf("refusal %s does not say why", r.Body)
+	}
+	if n := h.openAttempts(); n != 0 {
+		t.Errorf("%d attempts started", n)
+	}
+	body := `{"device_match_notify":{"notification_token":"t","notification_uri":"https://rp.example/hook"}}`
+	if r := h.insights(tok, ownNumber, body); r.Status != http.StatusOK {
+		t.Errorf("public notification_uri: HTTP %d %s", r.Status, r.Body)
 	}
 }
 

@@ -129,6 +129,10 @@ func (a *API) insights(w http.ResponseWriter, r *http.Request, attrs *[]slog.Att
 		if a.notifier == nil {
 			return fail(http.StatusServiceUnavailable, "notifications are switched off on this gateway; use device_match (polling)")
 		}
+		if err := a.notifier.CheckTarget(target.URI); err != nil {
+			// Refused now rather than retried for hours after the verification.
+			return fail(http.StatusBadRequest, "device_match_notify.notification_uri cannot be notified from this gateway: "+err.Error())
+		}
 		target.MSISDN = strings.TrimPrefix(number, "+")
 	}
 

@@ -83,6 +83,9 @@ var _ Attempts = (*core.Service)(nil)
 // returns an error wrapping store.ErrAlreadyExists (notify.ErrDuplicate).
 type Notifier interface {
 	EnqueueKey(ctx context.Context, key, kind, url string, headers map[string]string, body []byte) error
+	// CheckTarget says whether a notification_uri can ever be delivered
+	// (for example not a private address on a production gateway).
+	CheckTarget(url string) error
 }
 
 // OperatorInfo is what operator_lookup answers about a number. An empty
