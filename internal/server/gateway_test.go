@@ -17,6 +17,7 @@ import (
 
 	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/dialect/dialecttest"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/server"
 	"github.com/numgate/numgate/internal/store"
@@ -56,8 +57,8 @@ func startGateway(t testing.TB, mutate func(*config.Config)) *gateway {
 	return startGatewayWith(t, mutate, server.Options{})
 }
 
-// startGatewayWith starts a gateway with opts; the test's logger, clock and
-// expiry sweep replace opts' own.
+// startGatewayWith starts a gateway with opts; the test's clock and expiry
+// sweep replace opts' own, and its logger is used unless opts has one.
 func startGatewayWith(t testing.TB, mutate func(*config.Config), opts server.Options) *gateway {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -75,7 +76,10 @@ func startGatewayWith(t testing.TB, mutate func(*config.Config), opts server.Opt
 	clk := &clock{t: time.Now().UTC()}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	opts.Logger, opts.Now, opts.ExpirySweep = log, clk.Now, 20*time.Millisecond
+	if opts.Logger == nil {
+		opts.Logger = log
+	}
+	opts.Now, opts.ExpirySweep = clk.Now, 20*time.Millisecond
 	srv, err := server.New(ctx, cfg, opts)
 	if err != nil {
 		cancel()
@@ -237,7 +241,12 @@ func TestDemoClientRedirectsUpdated(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Close()
-		g := startGateway(t, func(c *config.Config) { c.Data = dir; c.DemoClient = new(true) })
+		var logs dialecttest.LogBuffer
+		g := startGatewayWith(t, func(c *config.Config) { c.Data = dir; c.DemoClient = new(true) },
+			server.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if warned := strings.Contains(logs.String(), "has a secret of its own"); warned == tc.updated {
+			t.Errorf("secret %q: warned about an own secret: %v, want %v", tc.secret, warned, !tc.updated)
+		}
 		got, err := g.Server.Store().GetClient(t.Context(), client.DemoClientID)
 		if err != nil {
 			t.Fatal(err)

@@ -401,7 +401,11 @@ func (s *Server) ensureDemoClient(ctx context.Context, redirects []string) error
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return err
-	case !oauth.CheckSecret(old, client.DemoClientSecret) || slices.Equal(old.RedirectURIs, redirects):
+	case !oauth.CheckSecret(old, client.DemoClientSecret):
+		s.log.Warn("a client registered as the demo client's id has a secret of its own: it is kept, "+
+			"and the published demo secret (numgate verify's default, the playground) will not work with it", "client", old.ID)
+		return nil
+	case slices.Equal(old.RedirectURIs, redirects):
 		return nil
 	default:
 		if err := s.store.DeleteClient(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
