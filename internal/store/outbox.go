@@ -32,9 +32,10 @@ type Delivery struct {
 	NextTryAt time.Time
 	// LeaseUntil: a claimed delivery is not handed out again before this.
 	LeaseUntil time.Time
-	LastError  string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// LastError is stored as store.ValidText returns it.
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Outbox is the durable queue of webhook deliveries.

@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -69,7 +70,8 @@ type Attempt struct {
 	DeviceHash string
 	// IdentifiedBy names the identifier that answered (virtual, static, ...).
 	IdentifiedBy string
-	// DeviceAddr and UserAgent describe the device's connection.
+	// DeviceAddr and UserAgent describe the device's connection. UserAgent
+	// is stored as ValidText returns it.
 	DeviceAddr string
 	UserAgent  string
 	CreatedAt  time.Time
@@ -200,4 +202,13 @@ type GCResult struct {
 	Grants     int64
 	Attempts   int64
 	Deliveries int64
+}
+
+// ValidText returns s as every backend stores free text that comes from
+// outside (Attempt.UserAgent, Delivery.LastError): valid UTF-8 without NUL,
+// each run of invalid bytes and each NUL replaced by U+FFFD. PostgreSQL
+// refuses anything else in a text column, so the backends store the same
+// text instead of one failing the write.
+func ValidText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }

@@ -49,7 +49,7 @@ var errIDChanged = errors.New("postgres: update attempt: the ID may not change")
 func attemptArgs(a store.Attempt) []any {
 	return []any{a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
-		a.DeviceAddr, a.UserAgent, a.CreatedAt, a.UpdatedAt, a.Deadline, bytea(a.Data), optTime(a.ReportAt)}
+		a.DeviceAddr, store.ValidText(a.UserAgent), a.CreatedAt, a.UpdatedAt, a.Deadline, bytea(a.Data), optTime(a.ReportAt)}
 }
 
 // optTime stores an optional time: NULL for the zero time.
@@ -146,6 +146,7 @@ func stored(a store.Attempt) store.Attempt {
 		a.ReportAt = utc(a.ReportAt.Truncate(time.Microsecond))
 	}
 	a.Data = bytea(a.Data)
+	a.UserAgent = store.ValidText(a.UserAgent)
 	return a
 }
 

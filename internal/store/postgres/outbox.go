@@ -51,7 +51,7 @@ func (s *Store) EnqueueDelivery(ctx context.Context, d store.Delivery) error {
 		}
 	}
 	tag, err := s.pool.Exec(ctx, sqlEnqueue, d.ID, d.Kind, d.URL, headers, bytea(d.Body), store.DeliveryPending,
-		d.Tries, d.NextTryAt, d.LeaseUntil, d.LastError, d.CreatedAt, d.UpdatedAt)
+		d.Tries, d.NextTryAt, d.LeaseUntil, store.ValidText(d.LastError), d.CreatedAt, d.UpdatedAt)
 	return exactlyOne("enqueue delivery", tag, err, store.ErrAlreadyExists)
 }
 
@@ -84,7 +84,7 @@ func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
 		updated = s.now()
 	}
 	fenced := !d.LeaseUntil.IsZero()
-	tag, err := s.pool.Exec(ctx, sqlRecordTry, d.ID, d.State, d.Tries, d.NextTryAt, d.LastError, time.Time{}, updated,
+	tag, err := s.pool.Exec(ctx, sqlRecordTry, d.ID, d.State, d.Tries, d.NextTryAt, store.ValidText(d.LastError), time.Time{}, updated,
 		fenced, d.LeaseUntil)
 	err = exactlyOne("record try", tag, err, store.ErrNotFound)
 	if fenced && errors.Is(err, store.ErrNotFound) {

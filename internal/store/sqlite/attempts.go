@@ -68,7 +68,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a store.Attempt) error {
 func (s *Store) insertAttempt(ctx context.Context, a store.Attempt) error {
 	res, err := s.createAttempt.ExecContext(ctx, a.ID, a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
-		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data),
+		a.DeviceAddr, store.ValidText(a.UserAgent), unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), unixMicro(a.Deadline), blob(a.Data),
 		optMicro(a.ReportAt))
 	return rowChanged("create attempt", res, err, store.ErrAlreadyExists)
 }
@@ -117,7 +117,7 @@ func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Atte
 func (s *Store) writeAttempt(ctx context.Context, old, a store.Attempt) error {
 	args := []any{a.ClientID, a.Dialect, a.State, a.Outcome,
 		a.ClaimedNumber, a.ClaimedHash, a.DeviceNumber, a.DeviceHash, a.IdentifiedBy,
-		a.DeviceAddr, a.UserAgent, unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data), optMicro(a.ReportAt)}
+		a.DeviceAddr, store.ValidText(a.UserAgent), unixMicro(a.CreatedAt), unixMicro(a.UpdatedAt), blob(a.Data), optMicro(a.ReportAt)}
 	put := s.putAttemptSameDeadline
 	if deadline := unixMicro(a.Deadline); deadline != unixMicro(old.Deadline) {
 		put = s.putAttempt
@@ -138,6 +138,7 @@ func stored(a store.Attempt) store.Attempt {
 		a.ReportAt = fromMicro(unixMicro(a.ReportAt))
 	}
 	a.Data = nonEmpty(a.Data)
+	a.UserAgent = store.ValidText(a.UserAgent)
 	return a
 }
 

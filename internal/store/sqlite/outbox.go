@@ -42,7 +42,7 @@ func (s *Store) EnqueueDelivery(ctx context.Context, d store.Delivery) error {
 	}
 	return s.wr.hold(ctx, func(ctx context.Context) error {
 		res, err := s.enqueue.ExecContext(ctx, d.ID, d.Kind, d.URL, headers, blob(d.Body), store.DeliveryPending,
-			d.Tries, unixMicro(d.NextTryAt), unixMicro(d.LeaseUntil), d.LastError,
+			d.Tries, unixMicro(d.NextTryAt), unixMicro(d.LeaseUntil), store.ValidText(d.LastError),
 			unixMicro(d.CreatedAt), unixMicro(d.UpdatedAt))
 		return s.exactlyOne("enqueue delivery", res, err, store.ErrAlreadyExists)
 	})
@@ -94,7 +94,7 @@ func (s *Store) RecordTry(ctx context.Context, d store.Delivery) error {
 	}
 	fenced := !d.LeaseUntil.IsZero()
 	err := s.wr.hold(ctx, func(ctx context.Context) error {
-		res, err := s.recordTry.ExecContext(ctx, d.State, d.Tries, unixMicro(d.NextTryAt), d.LastError,
+		res, err := s.recordTry.ExecContext(ctx, d.State, d.Tries, unixMicro(d.NextTryAt), store.ValidText(d.LastError),
 			zeroMicro, unixMicro(updated), d.ID, fenced, unixMicro(d.LeaseUntil))
 		return s.exactlyOne("record try", res, err, store.ErrNotFound)
 	})

@@ -22,6 +22,7 @@ var attemptTests = []test{
 	{"UpdateCannotChangeID", testAttemptUpdateID},
 	{"ConcurrentUpdates", testAttemptConcurrentUpdates},
 	{"CanceledContext", testAttemptCanceled},
+	{"TextNotUTF8", testAttemptTextNotUTF8},
 }
 
 // newAttempt returns an attempt in state created with every field set. The

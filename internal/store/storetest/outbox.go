@@ -23,6 +23,7 @@ var outboxTests = []test{
 	{"RecordTry", testOutboxRecordTry},
 	{"RecordTryMissing", testOutboxRecordTryMissing},
 	{"RecordTryFenced", testOutboxRecordTryFenced},
+	{"RecordTryTextNotUTF8", testOutboxRecordTryTextNotUTF8},
 }
 
 func newDelivery(id string) store.Delivery {
