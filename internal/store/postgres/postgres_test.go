@@ -207,3 +207,71 @@ VALUES ('att-done', 'client-1', 'kpn', 'consumed', '', '', 'h1:ab', '', '', 'vir
 		t.Fatalf("DueReports after marking: %v, %v", due, err)
 	}
 }
+
+// TestMigrateAfterFailedConcurrentIndex checks that an index built
+// CONCURRENTLY by a migration that failed half-way (a replica killed
+// during a rolling deploy, a lock timeout) is rebuilt when the migration
+// runs again: PostgreSQL leaves an INVALID index behind, which IF NOT
+// EXISTS would take for the index and keep for good, unused by every query.
+func TestMigrateAfterFailedConcurrentIndex(t *testing.T) {
+	ctx := t.Context()
+	dsn := newSchema(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	now := time.Date(2031, time.March, 14, 15, 9, 26, 535_000_000, time.UTC)
+	for _, q := range []string{
+		`DROP INDEX attempts_report_due`,
+		`DROP INDEX deliveries_ended`,
+		`ALTER TABLE attempts DROP COLUMN report_at`,
+		`DELETE FROM goose_db_version WHERE version_id IN (2, 3, 4)`,
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatalf("back to version 1: %s: %v", q, err)
+		}
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if _, err := db.Exec(ctx, `INSERT INTO attempts (id, client_id, dialect, state, outcome, claimed_number, claimed_hash,
+device_number, device_hash, identified_by, device_addr, user_agent, created_at, updated_at, deadline)
+VALUES ($1, 'client-1', 'kpn', 'consumed', '', '', '', '', '', '', '', '', $2, $2, $2)`, id, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO deliveries (id, kind, url, state, tries, next_try_at, lease_until, last_error, created_at, updated_at)
+VALUES ($1, 'k', 'https://app.example/', 'failed', 1, $2, $2, '', $2, $2)`, id, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A concurrent build that fails leaves its index INVALID under the name.
+	for _, q := range []string{
+		`CREATE UNIQUE INDEX CONCURRENTLY attempts_report_due ON attempts (client_id)`,
+		`CREATE UNIQUE INDEX CONCURRENTLY deliveries_ended ON deliveries (kind)`,
+	} {
+		if _, err := db.Exec(ctx, q); err == nil {
+			t.Fatalf("%s: want it to fail", q)
+		}
+	}
+
+	s, err = postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("Open after a failed concurrent build: %v", err)
+	}
+	defer s.Close()
+	for _, name := range []string{"attempts_report_due", "deliveries_ended"} {
+		var valid bool
+		var def string
+		if err := db.QueryRow(ctx, `SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, name).Scan(&valid, &def); err != nil {
+			t.Fatalf("index %s: %v", name, err)
+		}
+		if !valid || strings.Contains(def, "UNIQUE") {
+			t.Errorf("index %s after the migration: valid %v, %s; want the migration's, valid", name, valid, def)
+		}
+	}
+}

@@ -6,9 +6,17 @@
 -- day, and a plain CREATE INDEX would block every replica's writes to
 -- them while it scans the table.
 
+-- A concurrent build that fails half-way (the replica killed during a
+-- rolling deploy, a lock or statement timeout) leaves an INVALID index
+-- under the name, and the migration is not recorded: it runs again at the
+-- next start. The index is dropped first so that this run builds it anew;
+-- IF NOT EXISTS alone would keep the invalid one for good, unused by the
+-- queries it is for and still updated by every write.
+
 -- +goose NO TRANSACTION
 -- +goose Up
-CREATE INDEX CONCURRENTLY IF NOT EXISTS attempts_report_due ON attempts (report_at, id)
+DROP INDEX CONCURRENTLY IF EXISTS attempts_report_due;
+CREATE INDEX CONCURRENTLY attempts_report_due ON attempts (report_at, id)
     WHERE report_at IS NOT NULL AND state NOT IN ('created', 'device_seen');
 
 -- +goose Down
