@@ -147,6 +147,10 @@ func TestAssertionLeeway(t *testing.T) {
 	if res := cc(a); res.str("error") != "invalid_client" {
 		t.Fatalf("replay within the leeway: %d %s", res.status, res.body)
 	}
+	clk.Advance(2 * time.Second) // exactly exp plus the leeway: the jti's record has just expired
+	if res := cc(a); res.str("error") != "invalid_client" {
+		t.Fatalf("replay at exactly exp plus the leeway: %d %s", res.status, res.body)
+	}
 	b := e.assertion(t, clientRSA, func(c claims) { delete(c, "iat"); c["exp"] = clk.Now().Add(306 * time.Second).Unix() })
 	if res := cc(b); res.str("error") != "invalid_client" {
 		t.Fatalf("exp 306 s ahead: %d %s", res.status, res.body)

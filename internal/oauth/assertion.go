@@ -31,8 +31,8 @@ const maxJTILength = 256
 // (OIDC Core section 9, RFC 7523 section 3, CAMARA ICM Client
 // Authentication) and returns the client. Every check that changes nothing
 // comes first: signature with the client's registered keys, iss = sub =
-// client_id, aud, exp within 300 s (+ClockLeeway) of now and not past,
-// exp - iat at most 300 s, nbf. Only then is the jti recorded, until exp
+// client_id, aud, exp within 300 s (+ClockLeeway) of now and not past
+// (+ClockLeeway), exp - iat at most 300 s, nbf. Only then is the jti recorded, until exp
 // plus the leeway, so that a replay within the assertion's whole acceptance
 // window is refused.
 func (s *Server) verifyAssertion(ctx context.Context, r *http.Request, assertion, formClientID string) (store.Client, error) {
@@ -119,7 +119,10 @@ func (s *Server) checkAssertionClaims(r *http.Request, c jwt.Claims) *Error {
 		return invalidClient("client_assertion exp is required")
 	}
 	exp := c.Expiry.Time()
-	if now.After(exp.Add(ClockLeeway)) {
+	// Refused from exp plus the leeway on, the instant the jti's record
+	// (verifyAssertion) expires in the store: accepted then, a replay
+	// would find it expired and be taken for a first use.
+	if !now.Before(exp.Add(ClockLeeway)) {
 		return invalidClient("client_assertion has expired")
 	}
 	if exp.Sub(now) > MaxAssertionLifetime+ClockLeeway {
