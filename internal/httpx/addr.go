@@ -63,7 +63,9 @@ func (r *AddrResolver) Trusted(a netip.Addr) bool {
 // "unknown", obfuscated or malformed entry reached by the walk leaves Addr
 // invalid: not identifiable, never a guess. When both headers name
 // addresses and the walks disagree, one of them was passed through from the
-// device unchecked, and Addr is left invalid as well.
+// device unchecked, and Addr is left invalid as well; when they agree on the
+// address but not on the port, the port is unknown (0), since the device
+// could have chosen it.
 //
 // Port is the device's source port when known (the TCP peer's, or a
 // forwarded node's), else 0. Addresses are unmapped (4in6 → IPv4) and carry
@@ -95,6 +97,13 @@ func (r *AddrResolver) device(h http.Header, peer netip.AddrPort) netip.AddrPort
 		a, b := r.walk(fwd, peer), r.walk(xff, peer)
 		if a.Addr() != b.Addr() {
 			return netip.AddrPort{}
+		}
+		if a.Port() != b.Port() {
+			// The address is confirmed, the port is not: one header
+			// came from the device, which may name any port of its
+			// own (shared, carrier-grade NAT) address, and so another
+			// subscriber's port block. The port is unknown.
+			return netip.AddrPortFrom(a.Addr(), 0)
 		}
 		return a
 	case len(fwd) > 0:

@@ -90,7 +90,12 @@ func TestConnection(t *testing.T) {
 		{name: "fwd without any for falls back to xff", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", `proto=https`}, {"X-Forwarded-For", device}}, want: device, fromProx: true},
 
 		// Both headers.
-		{name: "both agree: forwarded port kept", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", `for="100.64.1.2:9"`}, {"X-Forwarded-For", device}}, want: device, port: 9, fromProx: true},
+		// The proxy writes X-Forwarded-For (no port); the device sent a
+		// Forwarded naming its own public address with another
+		// subscriber's CGNAT port: the port must not be believed.
+		{name: "both agree on address only: port unknown", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", `for="100.64.1.2:9"`}, {"X-Forwarded-For", device}}, want: device, port: 0, fromProx: true},
+		{name: "device-sent xff port with proxy forwarded", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", `for=100.64.1.2`}, {"X-Forwarded-For", device + ":9"}}, want: device, port: 0, fromProx: true},
+		{name: "both agree with port", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", `for="100.64.1.2:9"`}, {"X-Forwarded-For", device + ":9"}}, want: device, port: 9, fromProx: true},
 		{name: "both agree after trusted hops", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", `for=100.64.1.2, for=10.2.2.2`}, {"X-Forwarded-For", "203.0.113.1, 100.64.1.2"}}, want: device, fromProx: true},
 		{name: "device-sent forwarded passed through", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", "for=203.0.113.9"}, {"X-Forwarded-For", device}}, want: "", fromProx: true},
 		{name: "device-sent xff passed through", peer: "10.1.1.1:80", headers: [][2]string{{"Forwarded", "for=" + device}, {"X-Forwarded-For", "203.0.113.9"}}, want: "", fromProx: true},
