@@ -376,7 +376,7 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 	if st > 255 {
 		r.status = 0
 	}
-	r.gw = c.Name + "|" + nasIdentity(p, src)
+	r.gw = boundName(c.Name + "|" + nasIdentity(p, src))
 	now := s.cfg.Now()
 	at := now
 	if ts, err := rfc2869.EventTimestamp_Lookup(p); err == nil && ts.Before(now) && now.Sub(ts) < 24*time.Hour {
@@ -403,7 +403,7 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 			r.start = r.at - uint32(d)
 		}
 	}
-	r.dom = NormaliseAPN(rfc2865.CalledStationID_GetString(p))
+	r.dom = boundName(NormaliseAPN(rfc2865.CalledStationID_GetString(p)))
 	if r.status != StatusStop {
 		cs, err := rfc2865.CallingStationID_Lookup(p)
 		if err != nil {

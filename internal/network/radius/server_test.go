@@ -490,3 +490,36 @@ func appendFile(t testing.TB, dir, name string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestServerRestartLongGateway: a gateway identity longer than the log's
+// 255-byte string field (client name, '|', a NAS-Identifier of up to 253
+// bytes) must name the same gateway after a restart, or its Stop no longer
+// matches the recovered binding and the stale binding keeps answering.
+func TestServerRestartLongGateway(t *testing.T) {
+	dir := t.TempDir()
+	clock := newClock(t0)
+	nas := strings.Repeat("n", 253)
+	ts := startServer(t, Config{DataDir: dir, Now: clock.Now})
+	mustAck(t, ts.addr, acct{status: rfc2866.AcctStatusType_Value_Start, session: "s1", calling: "31612345678", v4: "10.0.0.7", nasID: nas}.packet(testSecret))
+	ts.stop()
+
+	clock.Set(t0.Add(time.Minute))
+	ts = startServer(t, Config{DataDir: dir, Now: clock.Now})
+	if n, err := identify(ts.Table(), "10.0.0.7", clock.Now()); n != alice {
+		t.Fatalf("after restart: %q, %v", n, err)
+	}
+	mustAck(t, ts.addr, acct{status: rfc2866.AcctStatusType_Value_Stop, session: "s1", v4: "10.0.0.7", nasID: nas}.packet(testSecret))
+	clock.Set(t0.Add(2 * time.Minute))
+	if n, err := identify(ts.Table(), "10.0.0.7", clock.Now()); err == nil {
+		t.Fatalf("the gateway's Stop after a restart did not end the binding: still %q", n)
+	}
+	// Accounting-On of that gateway after another restart clears as well.
+	mustAck(t, ts.addr, acct{status: rfc2866.AcctStatusType_Value_Start, session: "s2", calling: "31612345678", v4: "10.0.0.8", nasID: nas}.packet(testSecret))
+	ts.stop()
+	ts = startServer(t, Config{DataDir: dir, Now: clock.Now})
+	mustAck(t, ts.addr, acct{status: rfc2866.AcctStatusType_Value_AccountingOn, nasID: nas}.packet(testSecret))
+	clock.Set(t0.Add(3 * time.Minute))
+	if n, err := identify(ts.Table(), "10.0.0.8", clock.Now()); err == nil {
+		t.Fatalf("Accounting-On after a restart did not end the binding: still %q", n)
+	}
+}

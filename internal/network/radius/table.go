@@ -256,7 +256,7 @@ func NewTable(cfg TableConfig) *Table {
 	if cfg.DefaultDomain == AnyDomain {
 		t.defaultAny = true
 	} else {
-		t.defaultDom, _ = t.doms.intern(NormaliseAPN(cfg.DefaultDomain))
+		t.defaultDom, _ = t.doms.intern(boundName(NormaliseAPN(cfg.DefaultDomain)))
 	}
 	return t
 }
@@ -309,7 +309,7 @@ const (
 
 // toRec validates ev and converts it.
 func toRec(ev Event) (rec, error) {
-	r := rec{status: ev.Status, gw: ev.Gateway, dom: NormaliseAPN(ev.Domain), at: unixSec(ev.At)}
+	r := rec{status: ev.Status, gw: boundName(ev.Gateway), dom: boundName(NormaliseAPN(ev.Domain)), at: unixSec(ev.At)}
 	r.start = r.at
 	if !ev.SessionStart.IsZero() {
 		r.start = unixSec(ev.SessionStart)
@@ -350,6 +350,25 @@ func toRec(ev Event) (rec, error) {
 		return r, ErrNoAddress
 	}
 	return r, nil
+}
+
+// maxName is the longest gateway or domain name the write-ahead log and
+// the snapshot store (a one-octet length).
+const maxName = 255
+
+// boundName returns s, or, when s is longer than maxName, a name of maxName
+// bytes that stands for it: a prefix of s and a hash of the whole. The
+// table keys gateways and domains by these names, so a name reads back
+// from the log exactly as it was applied; cut short there instead, a
+// gateway's bindings would come back after a restart under another name
+// that its Stops and Accounting-On/Off no longer match.
+func boundName(s string) string {
+	if len(s) <= maxName {
+		return s
+	}
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return s[:maxName-17] + "#" + fmt.Sprintf("%016x", h.Sum64())
 }
 
 // Apply records one accounting event. Start and Interim-Update upsert the
@@ -925,7 +944,7 @@ func (t *Table) Lookup(domain string, addr netip.Addr, port uint16, at time.Time
 	var dom uint32
 	if !anyDom {
 		var ok bool
-		if dom, ok = t.doms.lookup(NormaliseAPN(domain)); !ok {
+		if dom, ok = t.doms.lookup(boundName(NormaliseAPN(domain))); !ok {
 			return "", errNoBinding
 		}
 	}
