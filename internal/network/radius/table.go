@@ -410,8 +410,14 @@ func (t *Table) apply(r *rec) (bool, error) {
 	tk := tombKey{gw: gw, session: r.session}
 	tsh := &t.shards[mix(r.session^uint64(gw))>>56]
 	if r.status == StatusStop {
+		// The tombstone lasts the TTL from when the Stop reached us, not
+		// from its Event-Timestamp: a Stop a gateway held back longer
+		// than the TTL (accepted up to a day late) would otherwise leave
+		// a tombstone that Sweep drops at once, and a late retransmit of
+		// the session could resurrect it.
+		exp := max(r.at, unixSec(t.cfg.Now())) + uint32(t.cfg.TombstoneTTL/time.Second)
 		tsh.mu.Lock()
-		tsh.tombs[tk] = r.at + uint32(t.cfg.TombstoneTTL/time.Second)
+		tsh.tombs[tk] = max(tsh.tombs[tk], exp)
 		tsh.mu.Unlock()
 		if r.flags&hasV4 != 0 {
 			t.stop(kindV4, dom, uint64(r.v4), gw, r)
@@ -666,7 +672,8 @@ func (t *Table) natUpsert(dom, gw uint32, r *rec) bool {
 }
 
 // tombStop reports whether session (gw, session) is tombstoned and, if so,
-// the second it stopped. The caller holds applyMu.
+// the second it stopped (or, for a Stop received later than its
+// Event-Timestamp, the second it was received). The caller holds applyMu.
 func (t *Table) tombStop(gw uint32, session uint64) (uint32, bool) {
 	sh := &t.shards[mix(session^uint64(gw))>>56]
 	sh.mu.RLock()

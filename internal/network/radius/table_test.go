@@ -203,7 +203,8 @@ func TestTableSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tab := NewTable(TableConfig{IMSAPN: "ims", DefaultDomain: AnyDomain, TombstoneTTL: 5 * time.Minute})
+			// Events reach the table no later than their time.
+			tab := NewTable(TableConfig{IMSAPN: "ims", DefaultDomain: AnyDomain, TombstoneTTL: 5 * time.Minute, Now: func() time.Time { return t0 }})
 			for i, s := range tt.steps {
 				switch {
 				case s.ev != nil:
@@ -337,5 +338,38 @@ func TestV6Key(t *testing.T) {
 		if got, want := v6key(a), binary.BigEndian.Uint64(b[:8]); got != want {
 			t.Errorf("v6key(%s) = %#x, want %#x", s, got, want)
 		}
+	}
+}
+
+// TestTombstoneLateStop: a Stop whose Event-Timestamp lies further back than
+// the tombstone TTL (a gateway that held its accounting back) still leaves a
+// tombstone for the TTL from its arrival, so a late retransmitted Interim of
+// the session cannot resurrect the binding.
+func TestTombstoneLateStop(t *testing.T) {
+	now := sec(1000)
+	tab := NewTable(TableConfig{DefaultDomain: AnyDomain, TombstoneTTL: 5 * time.Minute, Now: func() time.Time { return now }})
+	mustApply := func(e *Event) bool {
+		t.Helper()
+		ok, err := tab.Apply(*e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	mustApply(ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 10))
+	mustApply(ev(StatusStop, "pgw1", "internet", "s1", "", "10.0.0.1", "", 100)) // arrives at 1000
+	now = sec(1080)
+	tab.Sweep(now)
+	if mustApply(withStart(ev(StatusInterimUpdate, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 90), 10)) {
+		t.Error("a late Interim of a stopped session was applied")
+	}
+	if n, err := tab.Lookup(AnyDomain, netip.MustParseAddr("10.0.0.1"), 0, sec(1090)); err == nil {
+		t.Fatalf("stopped session resurrected: the address names %s", n)
+	}
+	// The tombstone goes the TTL after the Stop arrived.
+	now = sec(1000 + 301)
+	tab.Sweep(now)
+	if !mustApply(ev(StatusStart, "pgw1", "internet", "s1", bob, "10.0.0.1", "", 1301)) {
+		t.Error("tombstone kept past its TTL")
 	}
 }
