@@ -146,6 +146,7 @@ type wal struct {
 	size     int64
 	snapSize int64
 	minSnap  int64
+	torn     bool // the segment may end in a partly written record past size
 }
 
 func segName(seq uint64) string { return fmt.Sprintf("radius-%020d.wal", seq) }
@@ -258,15 +259,33 @@ func (w *wal) rotate(seq uint64) error {
 		f.Close()
 		return err
 	}
-	w.f, w.seq, w.size = f, seq, int64(len(hdr))
+	w.f, w.seq, w.size, w.torn = f, seq, int64(len(hdr)), false
 	return nil
 }
 
 // write appends encoded records to the current segment (no sync).
+//
+// A write that fails part-way (a full disk) leaves a torn record, and
+// replay stops at the first torn record of a segment: every record
+// appended behind it, acknowledged or not, would be lost in recovery. So
+// the torn tail is cut off before anything else is appended; while that
+// fails, so does every write, and nothing more is acknowledged.
 func (w *wal) write(b []byte) error {
+	if w.torn {
+		if err := w.f.Truncate(w.size); err != nil {
+			return fmt.Errorf("cutting a torn record off the log: %w", err)
+		}
+		w.torn = false
+	}
 	n, err := w.f.Write(b)
+	if err != nil {
+		if n > 0 {
+			w.torn = w.f.Truncate(w.size) != nil
+		}
+		return err
+	}
 	w.size += int64(n)
-	return err
+	return nil
 }
 
 // wantSnapshot reports whether the log has grown enough to compact: past
