@@ -206,6 +206,7 @@ func TestDecodeCGNAT(t *testing.T) {
 			ext(extIPPortRange, intTLV(tlvIPPortAlloc, 1), ipTLV(tlvIPPortExtIPv4, "0.0.0.0"), intTLV(tlvIPPortRangeLo, 1), intTLV(tlvIPPortRangeHi, 2)),
 			block(1, "198.51.100.7", 3000, 3999)),
 			[]nat{{3000, 3999, hasNAT}}, ""},
+		{"stop naming no address: still a Stop of the session", cgnat(stop), []nat{{0, 0, 0}}, ""},
 		{"only unkeyable blocks", cgnat(start,
 			ext(extIPPortRange, intTLV(tlvIPPortAlloc, 1), intTLV(tlvIPPortType, 1), ipTLV(tlvIPPortExtIPv4, "198.51.100.7"), intTLV(tlvIPPortRangeLo, 1), intTLV(tlvIPPortRangeHi, 2))),
 			nil, reasonNoAddress},

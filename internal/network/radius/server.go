@@ -443,7 +443,9 @@ func (s *Server) decode(p *radius.Packet, c *NASClient, src netip.AddrPort) (rec
 	if reason != "" {
 		return r, nil, reason
 	}
-	if r.flags == 0 {
+	if r.flags == 0 && r.status != StatusStop {
+		// A Stop naming no address still ends the session's port blocks
+		// (found by session) and leaves its tombstone.
 		return r, nil, reasonNoAddress
 	}
 	return r, more, ""

@@ -346,7 +346,9 @@ func toRec(ev Event) (rec, error) {
 		r.natAddr, r.natLo, r.natHi = v4key32(a), ev.NAT.PortLo, ev.NAT.PortHi
 		r.flags |= hasNAT
 	}
-	if r.flags == 0 {
+	if r.flags == 0 && r.status != StatusStop {
+		// A Stop needs none: it ends the session's port blocks wherever
+		// they are and leaves its tombstone.
 		return r, ErrNoAddress
 	}
 	return r, nil

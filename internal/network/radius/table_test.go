@@ -191,6 +191,15 @@ func TestTableSemantics(t *testing.T) {
 			look("internet", "198.51.100.7", 1100, 2599, ""), // never A again
 			look("internet", "100.64.0.2", 0, 2700, bob),
 		}},
+		{"a Stop naming no address ends the session's port blocks", []step{
+			{ev: nat(ev(StatusStart, "cgnat1", "internet", "n1", alice, "", "", 10), "198.51.100.9", 1024, 2047)},
+			look("internet", "198.51.100.9", 1100, 11, alice),
+			{ev: ev(StatusStop, "cgnat1", "internet", "n1", "", "", "", 20)},
+			look("internet", "198.51.100.9", 1100, 21, ""),
+			// and its tombstone keeps a late Interim out
+			{ev: withStart(nat(ev(StatusInterimUpdate, "cgnat1", "internet", "n1", alice, "", "", 15), "198.51.100.9", 1024, 2047), 10)},
+			look("internet", "198.51.100.9", 1100, 25, ""),
+		}},
 		{"sweep forgets stopped bindings after the TTL", []step{
 			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 10)},
 			{ev: ev(StatusStop, "pgw1", "internet", "s1", "", "10.0.0.1", "", 20)},
