@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -143,6 +145,12 @@ func (s *Server) checkAssertionClaims(r *http.Request, c jwt.Claims) *Error {
 	if c.ID == "" || len(c.ID) > maxJTILength {
 		return invalidClient("client_assertion jti is required (at most 256 characters)")
 	}
+	if !printableText(c.ID) {
+		// A NUL or invalid UTF-8 (both valid in JSON strings) cannot be
+		// recorded as a key by every store: refused here as bad input,
+		// not a server error.
+		return invalidClient("client_assertion jti must be printable UTF-8 text")
+	}
 	return nil
 }
 
@@ -164,4 +172,17 @@ func slicesContainsAny(have jwt.Audience, want []string) bool {
 		}
 	}
 	return false
+}
+
+// printableText reports whether s is valid UTF-8 without control characters.
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

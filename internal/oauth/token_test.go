@@ -71,6 +71,7 @@ func TestTokenErrors(t *testing.T) {
 		{name: "assertion nbf in the future", mod: withClaims(func(c claims) { c["nbf"] = now().Add(60 * time.Second).Unix() }), status: 401, want: "invalid_client"},
 		{name: "assertion without exp", mod: withClaims(func(c claims) { delete(c, "exp") }), status: 401, want: "invalid_client"},
 		{name: "assertion without jti", mod: withClaims(func(c claims) { delete(c, "jti") }), status: 401, want: "invalid_client"},
+		{name: "assertion jti with a NUL", mod: withClaims(func(c claims) { c["jti"] = "a\u0000b" }), status: 401, want: "invalid_client"},
 		{name: "assertion wrong aud", mod: withClaims(func(c claims) { c["aud"] = "https://other.example/token" }), status: 401, want: "invalid_client"},
 		{name: "assertion aud is the authorization endpoint", mod: withClaims(func(c claims) { c["aud"] = e.issuer + "/authorize" }), status: 401, want: "invalid_client"},
 		{name: "assertion unknown client", mod: withClaims(func(c claims) { c["iss"], c["sub"] = "nobody", "nobody" }), status: 401, want: "invalid_client"},
