@@ -119,11 +119,25 @@ func (s *Store) UpdateAttempt(ctx context.Context, id string, fn func(store.Atte
 	b = &pgx.Batch{}
 	b.Queue(sqlPutAttempt, attemptArgs(a)...)
 	b.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	wctx, cancel := finishing(ctx)
+	defer cancel()
+	if err := conn.SendBatch(wctx, b).Close(); err != nil {
 		rollback(conn)
 		return store.Attempt{}, fmt.Errorf("postgres: update attempt: %w", err)
 	}
 	return stored(a), nil
+}
+
+// finishTimeout bounds the writes and COMMIT of a decided transaction.
+const finishTimeout = 10 * time.Second
+
+// finishing is the context for the writes and COMMIT of a transaction whose
+// outcome is decided: without the caller's cancellation, as the SQLite
+// backend does, because a COMMIT cut off by a client gone away may still
+// have committed, and the caller would be told the write failed; a server
+// that does not answer still times out.
+func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 }
 
 // rollback ends the transaction left open on conn, if any. On failure the

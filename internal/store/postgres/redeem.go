@@ -60,7 +60,9 @@ func (s *Store) CreateAttemptWithGrant(ctx context.Context, a store.Attempt, g s
 		}
 		return fmt.Errorf("postgres: create attempt with grant: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+	wctx, cancel := finishing(ctx)
+	defer cancel()
+	if _, err := conn.Exec(wctx, "COMMIT"); err != nil {
 		rollback(conn)
 		return fmt.Errorf("postgres: create attempt with grant: %w", err)
 	}
@@ -125,7 +127,9 @@ func (s *Store) RedeemGrant(ctx context.Context, kind store.GrantKind, key strin
 	for _, ng := range r.Grants {
 		b.Queue(sqlPutGrant, grantArgs(ng)...)
 	}
-	br = conn.SendBatch(ctx, b)
+	wctx, cancel := finishing(ctx)
+	defer cancel()
+	br = conn.SendBatch(wctx, b)
 	_, err = br.Exec() // the delete
 	if err == nil && r.Attempt != nil {
 		_, err = br.Exec()
@@ -142,7 +146,7 @@ func (s *Store) RedeemGrant(ctx context.Context, kind store.GrantKind, key strin
 		err = cerr
 	}
 	if err == nil {
-		_, err = conn.Exec(ctx, "COMMIT")
+		_, err = conn.Exec(wctx, "COMMIT")
 	}
 	if err != nil {
 		rollback(conn)

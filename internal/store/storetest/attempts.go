@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ var attemptTests = []test{
 	{"UpdateCannotChangeID", testAttemptUpdateID},
 	{"ConcurrentUpdates", testAttemptConcurrentUpdates},
 	{"CanceledContext", testAttemptCanceled},
+	{"CanceledAfterDecision", testAttemptCanceledAfterDecision},
 	{"TextNotUTF8", testAttemptTextNotUTF8},
 }
 
@@ -243,6 +245,27 @@ func testAttemptConcurrentUpdates(t *testing.T, s store.Store) {
 		t.Fatalf("after %d concurrent increments: counter %d, writers %v (lost updates)", n, c.N, c.Writers)
 	}
 	wantWithin(t, "UpdatedAt", got.UpdatedAt, a.UpdatedAt.Add(n*time.Millisecond))
+}
+
+// testAttemptCanceledAfterDecision: once fn has decided, the write runs to
+// its end even if the caller's context is cancelled meanwhile (a client
+// gone): UpdateAttempt reports success exactly when the change is stored,
+// never an error for a write that happened.
+func testAttemptCanceledAfterDecision(t *testing.T, s store.Store) {
+	a := newAttempt("att-cancel-after")
+	must(t, "CreateAttempt", s.CreateAttempt(t.Context(), a))
+	ctx, cancel := context.WithCancel(t.Context())
+	got, err := s.UpdateAttempt(ctx, a.ID, func(old store.Attempt) (store.Attempt, error) {
+		cancel() // the caller goes away after the decision
+		old.State = "decided"
+		return old, nil
+	})
+	must(t, "UpdateAttempt cancelled after its decision", err)
+	stored, err := s.GetAttempt(t.Context(), a.ID)
+	must(t, "GetAttempt", err)
+	if got.State != "decided" || stored.State != "decided" {
+		t.Errorf("returned state %q, stored %q; want decided for both", got.State, stored.State)
+	}
 }
 
 func testAttemptCanceled(t *testing.T, s store.Store) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -20,6 +21,29 @@ var redeemTests = []test{
 	{"RedeemDuplicateNewGrant", testRedeemDuplicateNewGrant},
 	{"RedeemCannotChangeAttemptID", testRedeemAttemptID},
 	{"ConcurrentRedeem", testRedeemConcurrent},
+	{"CanceledAfterDecision", testRedeemCanceledAfterDecision},
+}
+
+// testRedeemCanceledAfterDecision: a redemption whose caller goes away
+// after fn has decided still completes, and says so: the grant is used up
+// exactly when RedeemGrant reports success.
+func testRedeemCanceledAfterDecision(t *testing.T, s store.Store) {
+	a, g := redeemSetup(t, s, "att-rc")
+	ctx, cancel := context.WithCancel(t.Context())
+	now := base.Add(time.Second)
+	_, _, err := s.RedeemGrant(ctx, g.Kind, g.Key, now, func(_ store.Grant, fa store.Attempt) (store.Redemption, error) {
+		cancel()
+		fa.State, fa.UpdatedAt = "consumed", now
+		return store.Redemption{Attempt: &fa}, nil
+	})
+	must(t, "RedeemGrant cancelled after its decision", err)
+	_, err = s.GetGrant(t.Context(), g.Kind, g.Key, now)
+	wantErr(t, "GetGrant of the redeemed grant", err, store.ErrNotFound)
+	stored, err := s.GetAttempt(t.Context(), a.ID)
+	must(t, "GetAttempt", err)
+	if stored.State != "consumed" {
+		t.Errorf("stored state %q, want consumed", stored.State)
+	}
 }
 
 // codeFor returns a code grant for attempt id.
