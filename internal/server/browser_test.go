@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/numgate/numgate/client"
+	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/store"
 )
@@ -257,6 +259,59 @@ func TestBrowserPlayground(t *testing.T) {
 			}
 			if tc.verdict != "login_required" && !strings.Contains(steps, "POST /token (the backend) → HTTP 200") {
 				t.Errorf("steps shown %q, want the token exchange", steps)
+			}
+		})
+	}
+}
+
+// TestBrowserPlaygroundIssuer runs the playground where the issuer is not
+// simply http://LISTEN: another host name for the same listener (the page
+// opened at the listen address sends the browser to the issuer), and an
+// issuer with a path (the OAuth endpoints, the registered redirect URI and
+// so the playground live under it).
+func TestBrowserPlaygroundIssuer(t *testing.T) {
+	b := startBrowser(t)
+	for _, tc := range []struct {
+		name   string
+		issuer func(listen string) string
+		open   func(g *gateway) string
+	}{
+		{"other host", func(listen string) string { return "http://localhost:" + listen[strings.LastIndex(listen, ":")+1:] },
+			func(g *gateway) string { return g.URL + "/playground" }},
+		{"path", func(listen string) string { return "http://" + listen + "/gw" },
+			func(g *gateway) string { return g.Config.IssuerURL() + "/playground" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGateway(t, func(c *config.Config) { c.Issuer = tc.issuer(c.Listen) })
+			ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+			defer cancel()
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(tc.open(g)),
+				chromedp.WaitVisible("#number"),
+			)
+			if err != nil {
+				t.Fatalf("chromium: %v", err)
+			}
+			// The page may first move to the issuer's origin.
+			if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`location.href.startsWith(`+strconv.Quote(g.Config.IssuerURL())+`)`,
+				chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+				loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+				t.Fatalf("the page stayed at %s, not under the issuer %s", loc, g.Config.IssuerURL())
+			}
+			err = chromedp.Do(ctx,
+				chromedp.WaitVisible("#number"),
+				chromedp.SetValue("#number", "+99012345678"),
+				chromedp.Click("#run"),
+				chromedp.WaitVisible("#result"),
+			)
+			if err != nil {
+				t.Fatalf("chromium: %v", err)
+			}
+			verdict, err := chromedp.Run(b.ctx, chromedp.Poll[string](`document.getElementById("verdict").value`,
+				chromedp.WithPollingTimeout(10*time.Second)))
+			if err != nil || verdict != "verified" {
+				steps, _ := chromedp.Run(b.ctx, chromedp.Text("#steps"))
+				t.Errorf("verdict %q (%v), want verified; steps %q", verdict, err, steps)
 			}
 		})
 	}

@@ -106,11 +106,11 @@ async function finish(form) {
   const auth = { Authorization: "Bearer " + token.body.access_token };
   if (flow.question === "share") {
     const r = await call("GET /number-verification/v2/device-phone-number (the backend)",
-      cfg.issuer + "/number-verification/v2/device-phone-number", { headers: auth }, "Authorization: Bearer <access token>");
+      cfg.api + "/number-verification/v2/device-phone-number", { headers: auth }, "Authorization: Bearer <access token>");
     show(r.ok ? "the device's number is " + r.body.devicePhoneNumber : "error: " + (r.body.code || r.body));
     return;
   }
-  const r = await call("POST /number-verification/v2/verify (the backend)", cfg.issuer + "/number-verification/v2/verify", {
+  const r = await call("POST /number-verification/v2/verify (the backend)", cfg.api + "/number-verification/v2/verify", {
     method: "POST",
     headers: Object.assign({ "Content-Type": "application/json" }, auth),
     body: JSON.stringify({ phoneNumber: flow.number }),

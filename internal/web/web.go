@@ -4,6 +4,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/numgate/numgate/internal/network/virtual"
 )
@@ -13,7 +14,8 @@ var files embed.FS
 
 var page = template.Must(template.ParseFS(files, "playground.html"))
 
-// Paths the playground serves.
+// Paths the playground serves, under the issuer's path (where the OAuth
+// endpoints are, and so the redirect URI ISSUER/playground/callback).
 const (
 	PagePath     = "/playground"
 	CallbackPath = "/playground/callback"
@@ -43,26 +45,39 @@ type Config struct {
 	Catalogue []virtual.Entry
 }
 
-// Mount adds the playground's routes to mux.
+// Mount adds the playground's routes to mux, under the issuer's path.
 func Mount(mux *http.ServeMux, cfg Config) {
-	mux.HandleFunc("GET "+PagePath, func(w http.ResponseWriter, r *http.Request) {
-		render(w, cfg, false)
+	v := view{Config: cfg}
+	if u, err := url.Parse(cfg.Issuer); err == nil {
+		v.Base = u.EscapedPath()
+		// The CAMARA API is served at the root of the issuer's origin.
+		v.API = u.Scheme + "://" + u.Host
+	}
+	mux.HandleFunc("GET "+v.Base+PagePath, func(w http.ResponseWriter, r *http.Request) {
+		render(w, v, false)
 	})
-	mux.HandleFunc("GET "+CallbackPath, func(w http.ResponseWriter, r *http.Request) {
-		render(w, cfg, true)
+	mux.HandleFunc("GET "+v.Base+CallbackPath, func(w http.ResponseWriter, r *http.Request) {
+		render(w, v, true)
 	})
-	mux.HandleFunc("GET "+scriptPath, asset("playground.js", "text/javascript; charset=utf-8"))
-	mux.HandleFunc("GET "+stylePath, asset("playground.css", "text/css; charset=utf-8"))
+	mux.HandleFunc("GET "+v.Base+scriptPath, asset("playground.js", "text/javascript; charset=utf-8"))
+	mux.HandleFunc("GET "+v.Base+stylePath, asset("playground.css", "text/css; charset=utf-8"))
+}
+
+// view is what the page template is given.
+type view struct {
+	Config
+	// Base is the issuer's path ("" or "/prefix"), API the root of the
+	// CAMARA API.
+	Base, API string
+	Callback  bool
 }
 
 // render writes the page; callback selects its second half (the backend
 // steps after the redirect).
-func render(w http.ResponseWriter, cfg Config, callback bool) {
+func render(w http.ResponseWriter, v view, callback bool) {
 	headers(w, "text/html; charset=utf-8")
-	_ = page.Execute(w, struct {
-		Config
-		Callback bool
-	}{cfg, callback})
+	v.Callback = callback
+	_ = page.Execute(w, v)
 }
 
 func asset(name, contentType string) http.HandlerFunc {
