@@ -285,3 +285,30 @@ func TestReadyz(t *testing.T) {
 		t.Errorf("healthz: %d, want 200", st)
 	}
 }
+
+// TestDemoClientOperatorSettingsKept: a client of the demo client's id that
+// an operator registered with the published secret but settings of their
+// own (their redirect URI, a scope restriction, a key set) is theirs: a
+// start does not delete it and register the bare demo client in its place.
+func TestDemoClientOperatorSettingsKept(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "numgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Client{ID: client.DemoClientID, RedirectURIs: []string{"http://127.0.0.1:3000/callback"},
+		Scopes: []string{"openid", "number-verification:verify"}, IDTokenAlg: "ES256", CreatedAt: time.Now().UTC()}
+	c.SecretHash, c.SecretSalt = oauth.HashSecret(client.DemoClientSecret)
+	if err := st.CreateClient(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	g := startGateway(t, func(c *config.Config) { c.Data = dir; c.DemoClient = new(true) })
+	got, err := g.Server.Store().GetClient(t.Context(), client.DemoClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.RedirectURIs, c.RedirectURIs) || !slices.Equal(got.Scopes, c.Scopes) || got.IDTokenAlg != c.IDTokenAlg {
+		t.Errorf("the operator's client became %+v, want %+v kept", got, c)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -392,9 +393,10 @@ func (s *Server) collectGarbage(ctx context.Context) {
 
 // ensureDemoClient registers the documented demo client with the redirect
 // URIs given (the documented one and the playground's). A demo client
-// registered earlier with the published secret and other redirect URIs (an
-// earlier version, another issuer) is registered anew; one with a secret of
-// its own is left alone.
+// registered earlier by the gateway itself (an earlier version, another
+// issuer: the published secret, nothing but the gateway's redirect URIs) is
+// registered anew; one with a secret or settings of its own (an operator's,
+// by `numgate clients add`) is left alone.
 func (s *Server) ensureDemoClient(ctx context.Context, redirects []string) error {
 	old, err := s.store.GetClient(ctx, client.DemoClientID)
 	switch {
@@ -406,6 +408,10 @@ func (s *Server) ensureDemoClient(ctx context.Context, redirects []string) error
 			"and the published demo secret (numgate verify's default, the playground) will not work with it", "client", old.ID)
 		return nil
 	case slices.Equal(old.RedirectURIs, redirects):
+		return nil
+	case !gatewayMadeDemoClient(old):
+		s.log.Warn("a client registered as the demo client's id has settings of its own (redirect URIs, scopes, keys): "+
+			"it is kept, and the playground may not work with it", "client", old.ID)
 		return nil
 	default:
 		if err := s.store.DeleteClient(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -421,6 +427,21 @@ func (s *Server) ensureDemoClient(ctx context.Context, redirects []string) error
 		return nil
 	}
 	return err
+}
+
+// gatewayMadeDemoClient reports whether c is a demo client as the gateway
+// registers it: the published secret, no key set, scope restriction or ID
+// token algorithm, and only the documented and playground redirect URIs.
+func gatewayMadeDemoClient(c store.Client) bool {
+	if !oauth.CheckSecret(c, client.DemoClientSecret) || len(c.JWKS) > 0 || len(c.Scopes) > 0 || c.IDTokenAlg != "" {
+		return false
+	}
+	for _, u := range c.RedirectURIs {
+		if u != client.DemoRedirectURI && !strings.HasSuffix(u, web.CallbackPath) {
+			return false
+		}
+	}
+	return true
 }
 
 // retireDemoClient removes the demo client when it is switched off but
