@@ -316,3 +316,28 @@ func TestBrowserPlaygroundIssuer(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserPlaygroundForgedCallback: a link to the callback page that
+// this tab's flow did not produce (an error chosen by whoever made the
+// link) is not shown as a verdict.
+func TestBrowserPlaygroundForgedCallback(t *testing.T) {
+	b := startBrowser(t)
+	g := startGateway(t, nil)
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(g.URL+"/playground/callback?error=verified&state=x"),
+		chromedp.WaitVisible("#result"),
+	)
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	verdict, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById("verdict").value`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(verdict, "state mismatch") {
+		t.Errorf("forged callback shown as verdict %q, want a state mismatch", verdict)
+	}
+}

@@ -83,12 +83,14 @@ async function finish(form) {
   }
   step("GET /authorize (the browser, as the device)", "redirected back with: " +
     Array.from(p.keys()).join(", "), "", Object.fromEntries(Array.from(p).filter(([k]) => k !== "code")));
-  if (p.has("error")) {
-    show(p.get("error"));
-    return;
-  }
+  // The state first, for an error too: a link to this page with an error
+  // or a code of someone else's must not be shown as this flow's verdict.
   if (!flow || p.get("state") !== flow.state) {
     show("state mismatch: start again from this page");
+    return;
+  }
+  if (p.has("error")) {
+    show(p.get("error"));
     return;
   }
   const token = await call("POST /token (the backend)", cfg.issuer + "/token", {
