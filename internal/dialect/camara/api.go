@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/msisdn"
@@ -154,6 +155,24 @@ var correlatorPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:;.\/<>{}]{0,256}$`)
 // aggregator's name from seed 001.
 var correlatorHeaders = []string{"x-correlator", "x-correlation-id"}
 
+// maxLoggedCorrelator bounds the correlator in the log line: v1's is any
+// string, as long as a header may be (a megabyte), and every request is
+// logged, refused ones too. v2's pattern allows 256 characters.
+const maxLoggedCorrelator = 256
+
+// logCorrelator is c as the log records it: cut to maxLoggedCorrelator
+// bytes (at a character boundary), marked when cut.
+func logCorrelator(c string) string {
+	if len(c) <= maxLoggedCorrelator {
+		return c
+	}
+	cut := maxLoggedCorrelator
+	for cut > 0 && !utf8.RuneStart(c[cut]) {
+		cut--
+	}
+	return c[:cut] + "…(cut)"
+}
+
 // handle wraps an operation: correlator validation and echo, error
 // rendering, and one log line per request.
 func (a *API) handle(v version, op handlerFunc) http.Handler {
@@ -175,7 +194,7 @@ func (a *API) handle(v version, op handlerFunc) http.Handler {
 				continue
 			}
 			w.Header().Set(h, val[0])
-			attrs = append(attrs, slog.String("correlator", val[0]))
+			attrs = append(attrs, slog.String("correlator", logCorrelator(val[0])))
 		}
 		if err == nil {
 			err = op(v, w, r)

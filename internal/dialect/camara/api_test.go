@@ -211,3 +211,21 @@ func TestHeadSpendsNothing(t *testing.T) {
 		t.Fatalf("GET after HEAD: %d %s; want the number", rec.Code, rec.Body)
 	}
 }
+
+// TestV1CorrelatorLogBounded: v1 takes any x-correlator, of any length a
+// header may have; the log line records a bounded part of it, so an
+// anonymous client cannot write a megabyte of log per request.
+func TestV1CorrelatorLogBounded(t *testing.T) {
+	var buf strings.Builder
+	mux := http.NewServeMux()
+	New(Config{Tokens: &fakeTokens{}, Attempts: &fakeAttempts{},
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))}).Mount(mux)
+	corr := strings.Repeat("x", 64<<10)
+	rec, _ := do(mux, "POST", "/number-verification/v1/verify", `{"phoneNumber":"+99012345678"}`, map[string]string{"x-correlator": corr})
+	if rec.Header().Get("x-correlator") != corr {
+		t.Errorf("v1 x-correlator not echoed as given")
+	}
+	if buf.Len() == 0 || buf.Len() > 2048 {
+		t.Errorf("log of one request with a %d-byte x-correlator: %d bytes", len(corr), buf.Len())
+	}
+}
