@@ -303,3 +303,25 @@ func TestAuthorizeNeverLeaksTheNumber(t *testing.T) {
 		e.remember(u.Query().Get("code"))
 	}
 }
+
+// TestAuthorizeHeadStartsNothing: a HEAD (a link preview) is 405 and starts
+// no attempt: the same request as GET afterwards is the first and gets
+// its code.
+func TestAuthorizeHeadStartsNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	q, _ := authQuery(clientSecret)
+	resp, err := device().Head(e.issuer + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, POST" {
+		t.Fatalf("HEAD /authorize: %d, Allow %q; want 405, GET, POST", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	if n := e.store.attempts.Load(); n != 0 {
+		t.Fatalf("HEAD started %d attempts", n)
+	}
+	if v := e.redirected(t, e.authorize(t, q, nil)); v.Get("code") == "" {
+		t.Fatalf("GET after HEAD: no code: %v", v)
+	}
+}

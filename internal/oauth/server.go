@@ -198,7 +198,19 @@ func (s *Server) Mount(mux *http.ServeMux) {
 
 // AuthorizeHandler returns the authorization endpoint (GET query or POST
 // form), so that other dialects can mount it under another path too.
-func (s *Server) AuthorizeHandler() http.Handler { return http.HandlerFunc(s.serveAuthorize) }
+//
+// HEAD, which a GET route also takes, is refused: a link checker's or a
+// chat app's preview must not start, decide and rate-count an attempt.
+func (s *Server) AuthorizeHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.Header().Set("Allow", "GET, POST")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		s.serveAuthorize(w, r)
+	})
+}
 
 // TokenHandler returns the token endpoint (POST form), so that other
 // dialects can mount it under another path too. A client assertion's aud may
