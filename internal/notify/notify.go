@@ -482,6 +482,8 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("fec0::/10"),
 	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001::/32"),       // Teredo: reaches an IPv4 host through a relay
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // SIIT (RFC 6145) IPv4-translated
 }
 
 // IPv6 prefixes that carry an IPv4 address (RFC 4291, 6052, 8215, 3056).
