@@ -37,6 +37,12 @@ NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it;
 SIGHUP re-reads the static bindings file at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Caught from the start: a SIGHUP during start-up (a deploy
+			// tool that reloads at once) must not end the process; it is
+			// handled once the gateway runs.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			cfg, fileErr := e.loadConfig(f.config)
 			if fileErr != nil && !config.Partial(fileErr) {
 				return fileErr
@@ -96,7 +102,7 @@ SIGHUP re-reads the static bindings file at once.`,
 				log.Warn("development defaults: demo client, virtual operator, private webhooks and no rate limits unless configured; " +
 					"set trusted_proxies or proxy_protocol, or listen on a public address, for production")
 			}
-			go reloadOnHangup(ctx, srv, log)
+			go reloadOnHangup(ctx, hup, srv, log)
 			err = srv.Serve(ctx, l)
 			log.Info("numgate stopped")
 			return err
@@ -134,12 +140,9 @@ func newLogger(w interface{ Write([]byte) (int, error) }, c config.Log) *slog.Lo
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// reloadOnHangup re-reads the gateway's files on each SIGHUP until ctx
-// ends (a SIGHUP would otherwise end the process).
-func reloadOnHangup(ctx context.Context, srv *server.Server, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnHangup re-reads the gateway's files on each SIGHUP received on
+// hup until ctx ends.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, srv *server.Server, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
