@@ -115,15 +115,21 @@ func TestServeReportsEveryConfigProblemAtOnce(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{
-		{"serve", "--config", path, "--data", filepath.Join(dir, "data")},
-		{"clients", "list", "--config", path, "--data", filepath.Join(dir, "data")},
+	fileProblems := []string{"field bogus not found", `"5" is not a duration`, `"forever" is not a duration`}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		// serve checks everything; clients the file and its store settings.
+		{[]string{"serve", "--config", path, "--data", filepath.Join(dir, "data")}, append(fileProblems, `log.level: "loud"`)},
+		{[]string{"clients", "list", "--config", path, "--data", filepath.Join(dir, "data")}, fileProblems},
 	} {
+		args := tc.args
 		_, _, err := runCLI(t, nil, args...)
 		if err == nil {
 			t.Fatalf("%v: no error", args)
 		}
-		for _, want := range []string{"field bogus not found", `"5" is not a duration`, `"forever" is not a duration`, `log.level: "loud"`} {
+		for _, want := range tc.want {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%v: error does not mention %s:\n%v", args, want, err)
 			}
@@ -214,5 +220,20 @@ func TestClientsListNeedsADatabase(t *testing.T) {
 	out, _, err := runCLI(t, nil, "clients", "list", "--data", data)
 	if err != nil || !strings.Contains(out, "rp") {
 		t.Errorf("clients list after add: %q, %v", out, err)
+	}
+}
+
+// TestClientsIgnoreServingSettings: clients open the store and nothing
+// else, so a serving setting that serve alone would refuse (listen with no
+// host and no issuer, as a container's environment may have) does not stop
+// them.
+func TestClientsIgnoreServingSettings(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"NUMGATE_LISTEN": ":9091"}
+	if _, _, err := runCLI(t, env, "clients", "add", "--data", data, "--id", "rp", "--redirect-uri", "https://rp.example/cb"); err != nil {
+		t.Fatalf("clients add with NUMGATE_LISTEN=:9091: %v", err)
+	}
+	if _, _, err := runCLI(t, env, "serve", "--data", data); err == nil || !strings.Contains(err.Error(), "issuer: required") {
+		t.Errorf("serve with NUMGATE_LISTEN=:9091 and no issuer: %v, want the issuer required", err)
 	}
 }

@@ -41,10 +41,11 @@ func (e *env) clientsCmd() *cobra.Command {
 		if data != "" {
 			cfg.Data = data
 		}
-		// The same checks as serve: an unknown store driver would otherwise
-		// fall back to SQLite, and driver postgres without a DSN would
-		// connect to libpq's default database and migrate a schema there.
-		if err := errors.Join(fileErr, cfg.Validate()); err != nil {
+		// The store settings are checked as serve checks them: an unknown
+		// driver would otherwise fall back to SQLite, and driver postgres
+		// without a DSN would connect to libpq's default database and
+		// migrate a schema there. Serving settings are not this command's.
+		if err := errors.Join(fileErr, cfg.ValidateStore()); err != nil {
 			return nil, fmt.Errorf("invalid configuration:\n%w", err)
 		}
 		if cfg.Store.Driver == "sqlite" && !create {

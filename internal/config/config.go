@@ -477,38 +477,51 @@ func (c Config) ProxyProtocolPrefixes() ([]netip.Prefix, error) {
 	return out, errors.Join(errs...)
 }
 
-// Validate reports every problem in c at once.
-func (c Config) Validate() error {
+// ValidateStore checks only what opening the store needs (data directory,
+// store driver and DSN): for commands such as `numgate clients` that never
+// serve, so that a problem in the serving settings does not stop them.
+func (c Config) ValidateStore() error { return errors.Join(c.storeProblems()...) }
+
+// storeProblems lists the problems of the store settings.
+func (c Config) storeProblems() []error {
 	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if host, _, err := net.SplitHostPort(c.Listen); err != nil {
-		add("listen: %q is not HOST:PORT", c.Listen)
-	} else if host == "" && c.Issuer == "" {
-		// The default issuer, http://LISTEN, would have no host.
-		add("issuer: required when listen (%q) names no host; for example http://127.0.0.1%s", c.Listen, c.Listen)
-	}
 	if c.Data == "" {
-		add("data: must not be empty")
-	}
-	if c.Issuer != "" {
-		u, err := url.Parse(c.Issuer)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			add("issuer: %q must be an http(s) URL with a host and no query or fragment", c.Issuer)
-		}
+		errs = append(errs, errors.New("data: must not be empty"))
 	}
 	switch c.Store.Driver {
 	case "sqlite":
 		// A DSN meant for PostgreSQL with the driver left at its default
 		// would run every replica on a private SQLite file.
 		if c.Store.DSN != "" {
-			add("store.dsn: set, but store.driver is sqlite (file DATA/numgate.db); for PostgreSQL set store.driver: postgres")
+			errs = append(errs, errors.New("store.dsn: set, but store.driver is sqlite (file DATA/numgate.db); for PostgreSQL set store.driver: postgres"))
 		}
 	case "postgres":
 		if c.Store.DSN == "" {
-			add("store.dsn: required with driver postgres")
+			errs = append(errs, errors.New("store.dsn: required with driver postgres"))
 		}
 	default:
-		add("store.driver: %q is not sqlite or postgres", c.Store.Driver)
+		errs = append(errs, fmt.Errorf("store.driver: %q is not sqlite or postgres", c.Store.Driver))
+	}
+	return errs
+}
+
+// Validate reports every problem in c at once.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen: %q is not HOST:PORT", c.Listen)
+	} else if a, aerr := netip.ParseAddr(host); c.Issuer == "" && (host == "" || aerr == nil && a.IsUnspecified()) {
+		// The default issuer, http://LISTEN, would name no host a client
+		// can reach (no host, or 0.0.0.0 / ::).
+		add("issuer: required when listen (%q) names no single host; for example https://nv.example.net or http://127.0.0.1:%s", c.Listen, port)
+	}
+	errs = append(errs, c.storeProblems()...)
+	if c.Issuer != "" {
+		u, err := url.Parse(c.Issuer)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			add("issuer: %q must be an http(s) URL with a host and no query or fragment", c.Issuer)
+		}
 	}
 	if _, err := c.TrustedPrefixes(); err != nil {
 		errs = append(errs, err)

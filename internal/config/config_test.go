@@ -215,17 +215,41 @@ func TestFileKeepsOtherDollars(t *testing.T) {
 	}
 }
 
-// TestIssuerNeededWithoutListenHost: with listen ":PORT" the default issuer
-// was "http://:PORT", a URL without a host that an explicit issuer is
-// refused for; serve started with it in the discovery document.
+// TestIssuerNeededWithoutListenHost: with listen ":PORT", "0.0.0.0:PORT"
+// or "[::]:PORT" the default issuer, http://LISTEN, names no host a client
+// can reach, and it would be published in the discovery document: an
+// explicit issuer is required. A single host needs none.
 func TestIssuerNeededWithoutListenHost(t *testing.T) {
+	for _, listen := range []string{":9091", "0.0.0.0:9091", "[::]:9091"} {
+		c := Default()
+		c.Listen = listen
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "issuer: required") {
+			t.Errorf("listen %s without issuer: %v", listen, err)
+		}
+		c.Issuer = "https://nv.example.net"
+		if err := c.Validate(); err != nil {
+			t.Errorf("listen %s with an issuer: %v", listen, err)
+		}
+	}
+	for _, listen := range []string{"127.0.0.1:9091", "192.0.2.1:80", "[2001:db8::1]:443", "nv.example.net:80"} {
+		c := Default()
+		c.Listen = listen
+		if err := c.Validate(); err != nil {
+			t.Errorf("listen %s without issuer: %v", listen, err)
+		}
+	}
+}
+
+// TestValidateStore checks only the store settings: a serving problem
+// (here the issuer) does not fail it, a store problem does.
+func TestValidateStore(t *testing.T) {
 	c := Default()
 	c.Listen = ":9091"
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "issuer") {
-		t.Errorf("listen :9091 without issuer: %v", err)
+	if err := c.ValidateStore(); err != nil {
+		t.Errorf("ValidateStore with a serving problem only: %v", err)
 	}
-	c.Issuer = "https://nv.example.net"
-	if err := c.Validate(); err != nil {
-		t.Errorf("listen :9091 with an issuer: %v", err)
+	c.Store.Driver = "postgres"
+	if err := c.ValidateStore(); err == nil || !strings.Contains(err.Error(), "store.dsn") {
+		t.Errorf("ValidateStore with postgres and no DSN: %v", err)
 	}
 }
