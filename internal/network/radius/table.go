@@ -578,20 +578,39 @@ func (t *Table) upsert(kind, dom uint32, addr uint64, gw uint32, r *rec) bool {
 }
 
 func (t *Table) stop(kind, dom uint32, addr uint64, gw uint32, r *rec) {
+	doms := uint32(t.doms.count()) // read before the shard lock: never both at once
 	h := hashKey(kind, addr)
 	sh := &t.shards[h>>56]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i := sh.find(h, kind<<30|dom, addr)
-	if i < 0 {
+	if t.stopIn(sh, h, kind<<30|dom, addr, gw, r) {
 		return
+	}
+	// A Stop whose APN is missing or differs from its Start's (gateways
+	// do not all repeat Called-Station-Id): the session's binding of the
+	// address ends in whichever domain it is. Only the same gateway and
+	// session match, so no other subscriber's binding can end here.
+	for d := range doms {
+		if d != dom && t.stopIn(sh, h, kind<<30|d, addr, gw, r) {
+			return
+		}
+	}
+}
+
+// stopIn ends the binding of addr in kdom if the Stop's gateway and
+// session own it and it is live; the caller holds sh.mu.
+func (t *Table) stopIn(sh *shard, h uint64, kdom uint32, addr uint64, gw uint32, r *rec) bool {
+	i := sh.find(h, kdom, addr)
+	if i < 0 {
+		return false
 	}
 	e := &sh.tab[i]
 	if e.gw != gw || sh.sess[i] != r.session || e.stop != 0 {
-		return
+		return false
 	}
 	e.stop = max(r.at, 1)
-	t.live(kind).Add(-1)
+	t.live(kdom >> 30).Add(-1)
+	return true
 }
 
 func (t *Table) natShard(addr uint32) *natShard { return &t.nat[mix(uint64(addr))>>60] }
@@ -1184,6 +1203,13 @@ func (in *interner) intern(s string) (uint32, error) {
 	in.ids[s] = id
 	in.names = append(in.names, s)
 	return id, nil
+}
+
+// count returns how many names are interned (ids are 0 to count-1).
+func (in *interner) count() int {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	return len(in.names)
 }
 
 func (in *interner) name(id uint32) string {

@@ -83,6 +83,15 @@ func TestTableSemantics(t *testing.T) {
 			look("internet", "10.0.0.1", 0, 20, ""),
 			look("internet", "10.0.0.1", 0, 25, ""),
 		}},
+		{"stop with another or no APN ends the session's binding", []step{
+			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 10)},
+			{ev: ev(StatusStart, "pgw1", "corp", "s2", bob, "10.0.0.2", "", 10)},
+			{ev: ev(StatusStop, "pgw1", "", "s1", "", "10.0.0.1", "", 20)},      // the Stop carries no Called-Station-Id
+			{ev: ev(StatusStop, "pgw1", "other", "s9", "", "10.0.0.2", "", 20)}, // another session: ignored
+			look("internet", "10.0.0.1", 0, 25, ""),
+			look(AnyDomain, "10.0.0.1", 0, 25, ""),
+			look("corp", "10.0.0.2", 0, 25, bob),
+		}},
 		{"stop from another gateway or session is ignored", []step{
 			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 10)},
 			{ev: ev(StatusStop, "pgw2", "internet", "s1", "", "10.0.0.1", "", 20)},
