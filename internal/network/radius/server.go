@@ -10,8 +10,10 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,6 +139,14 @@ type Server struct {
 	in     chan *item
 	synced chan *batch
 	once   sync.Once
+
+	// syncFile makes a log segment durable ((*os.File).Sync; a test may
+	// make it fail).
+	syncFile func(*os.File) error
+	// rotateLog asks applyLoop to start a new log segment: a sync of the
+	// current one failed, and what the kernel failed to write may be gone
+	// from it while later writes succeed, a hole that replay stops at.
+	rotateLog atomic.Bool
 }
 
 // New validates cfg, recovers the binding table from DataDir (snapshot plus
@@ -148,10 +158,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.defaults()
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		clients: newClientSet(cfg.Clients),
-		seed:    maphash.MakeSeed(),
+		cfg:      cfg,
+		syncFile: (*os.File).Sync,
+		log:      cfg.Logger,
+		clients:  newClientSet(cfg.Clients),
+		seed:     maphash.MakeSeed(),
 		table: NewTable(TableConfig{
 			DefaultDomain: cfg.DefaultDomain, IMSAPN: cfg.IMSAPN,
 			TombstoneTTL: cfg.TombstoneTTL, Now: cfg.Now,
@@ -584,6 +595,14 @@ func (s *Server) applyLoop() {
 		}
 		b.items = kept
 		if s.wal != nil && len(buf) > 0 {
+			if err := s.rotateIfAsked(); err != nil {
+				s.log.Error("radius: starting a new log segment after a failed sync failed; not acknowledging", "err", err)
+				for _, it := range b.items {
+					s.m.reject(reasonLogWriteFailed)
+					s.dedup.forget(it.key)
+				}
+				continue
+			}
 			if err := s.wal.write(buf); err != nil {
 				s.log.Error("radius: write-ahead log write failed; not acknowledging", "err", err)
 				for _, it := range b.items {
@@ -599,6 +618,23 @@ func (s *Server) applyLoop() {
 			s.compact()
 		}
 	}
+}
+
+// rotateIfAsked starts a new log segment when syncLoop asked for one (a
+// sync failed), and lets syncLoop close the old one; on failure it asks
+// again at the next write.
+func (s *Server) rotateIfAsked() error {
+	if !s.rotateLog.Swap(false) {
+		return nil
+	}
+	old := s.wal.f
+	if err := s.wal.rotate(s.wal.seq + 1); err != nil {
+		s.rotateLog.Store(true)
+		return err
+	}
+	s.synced <- &batch{close: old}
+	s.log.Warn("radius: new log segment after a failed sync", "segment", s.wal.seq)
+	return nil
 }
 
 // compact snapshots the table with applies paused, then lets syncLoop close
@@ -620,6 +656,7 @@ func (s *Server) compact() {
 // meanwhile: group commit) and only then answers their requests.
 func (s *Server) syncLoop(conn *net.UDPConn) {
 	var pending []*batch
+	var failed []*os.File // segments whose sync failed, until closed
 	bw := newBatchWriter(conn)
 	var replies []ipv4.Message
 	for b := range s.synced {
@@ -637,21 +674,26 @@ func (s *Server) syncLoop(conn *net.UDPConn) {
 			}
 		}
 		var synced []*os.File
-		ok := true
 		out := replies[:0]
 		for _, b := range pending {
-			if b.f == nil || containsFile(synced, b.f) {
+			if b.f == nil || containsFile(synced, b.f) || containsFile(failed, b.f) {
 				continue
 			}
 			start := time.Now()
-			if err := b.f.Sync(); err != nil {
-				s.log.Error("radius: write-ahead log sync failed; not acknowledging", "err", err)
-				ok = false
+			if err := s.syncFile(b.f); err != nil {
+				// Nothing written to this segment is acknowledged any
+				// more, even if a later sync succeeds: the failed pages
+				// may be gone, and replay would stop there. New records
+				// go to a new segment; the gateway resends the rest.
+				s.log.Error("radius: write-ahead log sync failed; not acknowledging, starting a new segment", "err", err)
+				failed = append(failed, b.f)
+				s.rotateLog.Store(true)
 			}
 			s.m.syncs.Observe(time.Since(start).Seconds())
 			synced = append(synced, b.f)
 		}
 		for _, b := range pending {
+			ok := b.f == nil || !containsFile(failed, b.f)
 			for _, it := range b.items {
 				if !ok {
 					s.dedup.forget(it.key)
@@ -664,6 +706,7 @@ func (s *Server) syncLoop(conn *net.UDPConn) {
 			}
 			if b.close != nil {
 				b.close.Close()
+				failed = slices.DeleteFunc(failed, func(f *os.File) bool { return f == b.close })
 			}
 		}
 		sendReplies(bw, out)

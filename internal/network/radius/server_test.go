@@ -523,3 +523,61 @@ func TestServerRestartLongGateway(t *testing.T) {
 		t.Fatalf("Accounting-On after a restart did not end the binding: still %q", n)
 	}
 }
+
+// TestServerSyncFailure: when a log sync fails, nothing written to that
+// segment is acknowledged (the failed pages may be gone while later syncs
+// succeed, a hole replay would stop at); the next record starts a new
+// segment and is acknowledged once synced, and the gateway's resend of the
+// unacknowledged one is too. Both survive a restart.
+func TestServerSyncFailure(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir, Logger: testLogger(t), Registerer: prometheus.NewRegistry(),
+		Clients: []NASClient{{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Secret: testSecret, Name: "lab"}}}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failures atomic.Int32
+	failures.Store(1)
+	s.syncFile = func(f *os.File) error {
+		if failures.Add(-1) >= 0 {
+			return errors.New("injected: EIO")
+		}
+		return f.Sync()
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, conn) }()
+	addr := conn.LocalAddr().String()
+	w := &wal{dir: dir}
+	before, _ := w.segments()
+
+	a := acct{status: rfc2866.AcctStatusType_Value_Start, session: "a", calling: "31612345678", v4: "10.0.0.1"}.packet(testSecret)
+	if resp, err := exchange(t, addr, a, time.Second); err == nil {
+		t.Fatalf("acknowledged (%v) although its sync failed", resp.Code)
+	}
+	mustAck(t, addr, acct{status: rfc2866.AcctStatusType_Value_Start, session: "b", calling: "31687654321", v4: "10.0.0.2"}.packet(testSecret))
+	mustAck(t, addr, a) // the gateway resends
+	after, _ := w.segments()
+	if len(after) <= len(before) {
+		t.Errorf("segments %v after the failed sync, %v before: want a new one", after, before)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s2, err := New(Config{DataDir: dir, Clients: cfg.Clients, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for addr, want := range map[string]string{"10.0.0.1": "+31612345678", "10.0.0.2": "+31687654321"} {
+		if n, err := identify(s2.Table(), addr, time.Now()); n != want {
+			t.Errorf("after restart %s: %q, %v; want %s", addr, n, err, want)
+		}
+	}
+}
