@@ -19,7 +19,7 @@ func TestBlocked(t *testing.T) {
 		"64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "64:ff9b:1::1", // NAT64 to private
 		"2002:7f00:1::1", "2002:a9fe:a9fe::1", // 6to4 of private
 		"2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
-		"::ffff:0:a00:1", "::ffff:0:808:808", // SIIT IPv4-translated
+		"::ffff:0:a00:1", "::ffff:0:808:808",   // SIIT IPv4-translated
 	} {
 		if !blocked(netip.MustParseAddr(s)) {
 			t.Errorf("blocked(%s) = false, want true", s)
