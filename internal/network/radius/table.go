@@ -837,6 +837,12 @@ func (t *Table) natStop(k tombKey, at uint32) {
 // applyMu.
 func (t *Table) clearGateway(gw, at uint32) {
 	at = max(at, 1)
+	if c, ok := t.cleared.Load(gw); ok && at <= c.(uint32) {
+		// A late copy of a reboot already cleared, or an older one:
+		// clearing again would end sessions begun since that reboot, and
+		// remembering the older time would let pre-reboot sessions back.
+		return
+	}
 	t.cleared.Store(gw, at)
 	var wg sync.WaitGroup
 	const workers = 4

@@ -135,6 +135,13 @@ func TestTableSemantics(t *testing.T) {
 			// ...but a new session after the reboot does.
 			{ev: ev(StatusStart, "pgw1", "internet", "s3", carol, "10.0.0.1", "", 40)},
 			look("internet", "10.0.0.1", 0, 41, carol),
+			// A late copy of that reboot's Accounting-On (or an older one)
+			// clears nothing more and lets no pre-reboot session back.
+			{ev: &Event{Status: StatusAccountingOn, Gateway: "pgw1", At: sec(30)}},
+			{ev: &Event{Status: StatusAccountingOn, Gateway: "pgw1", At: sec(20)}},
+			look("internet", "10.0.0.1", 0, 45, carol),
+			{ev: withStart(ev(StatusInterimUpdate, "pgw1", "internet", "s4", alice, "10.0.0.9", "", 46), 25)},
+			look("internet", "10.0.0.9", 0, 47, ""),
 		}},
 		{"accounting-off clears too", []step{
 			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "2001:db8:1:2::/64", 10)},
