@@ -441,35 +441,32 @@ func (c Config) loopback() bool {
 
 // TrustedPrefixes parses TrustedProxies (addresses or CIDR prefixes).
 func (c Config) TrustedPrefixes() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	var errs []error
-	for _, s := range c.TrustedProxies {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR prefix", s))
-			continue
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-	}
-	return out, errors.Join(errs...)
+	return parsePrefixes("trusted_proxies", c.TrustedProxies)
 }
 
 // ProxyProtocolPrefixes parses ProxyProtocol (addresses or CIDR prefixes).
 func (c Config) ProxyProtocolPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes("proxy_protocol", c.ProxyProtocol)
+}
+
+// parsePrefixes parses a list of addresses and CIDR prefixes, named key in
+// errors. IPv4-mapped IPv6 forms (::ffff:10.0.0.1, ::ffff:10.0.0.0/104) are
+// taken as the IPv4 address or prefix they map, as connections' addresses
+// are unmapped before they are compared.
+func parsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	var errs []error
-	for _, s := range c.ProxyProtocol {
+	for _, s := range list {
 		if p, err := netip.ParsePrefix(s); err == nil {
+			if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+			}
 			out = append(out, p.Masked())
 			continue
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("proxy_protocol: %q is neither an address nor a CIDR prefix", s))
+			errs = append(errs, fmt.Errorf("%s: %q is neither an address nor a CIDR prefix", key, s))
 			continue
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,5 +252,29 @@ func TestValidateStore(t *testing.T) {
 	c.Store.Driver = "postgres"
 	if err := c.ValidateStore(); err == nil || !strings.Contains(err.Error(), "store.dsn") {
 		t.Errorf("ValidateStore with postgres and no DSN: %v", err)
+	}
+}
+
+// TestPrefixesUnmapped: trusted_proxies and proxy_protocol written in
+// IPv4-mapped IPv6 form match the IPv4 connections they mean (addresses
+// are unmapped before they are compared).
+func TestPrefixesUnmapped(t *testing.T) {
+	c := Default()
+	list := []string{"::ffff:10.0.0.0/104", "::ffff:192.0.2.7", "2001:db8::/32", "198.51.100.0/24"}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "198.51.100.0/24"}
+	c.TrustedProxies, c.ProxyProtocol = list, list
+	for name, parse := range map[string]func() ([]netip.Prefix, error){"trusted_proxies": c.TrustedPrefixes, "proxy_protocol": c.ProxyProtocolPrefixes} {
+		got, err := parse()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, p := range got {
+			if p.String() != want[i] {
+				t.Errorf("%s %q = %s, want %s", name, list[i], p, want[i])
+			}
+		}
+		if !got[0].Contains(netip.MustParseAddr("10.1.2.3")) {
+			t.Errorf("%s: %s does not contain 10.1.2.3", name, got[0])
+		}
 	}
 }
