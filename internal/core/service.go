@@ -327,7 +327,10 @@ func (s *Service) DueReports(ctx context.Context, limit int) ([]store.Attempt, e
 // DeviceArrived records that the device opened its URL, asks the network who
 // it is, and decides the attempt. It is idempotent: on an attempt that is
 // already decided or consumed it changes nothing and returns the attempt as
-// it is. A device arriving after the deadline gets ErrExpired.
+// it is; on one whose device arrived a moment ago and is still being
+// identified (the same device's other request, on this replica or another)
+// it waits for that decision (see awaitDecision). A device arriving after
+// the deadline gets ErrExpired.
 func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Connection, userAgent string) (store.Attempt, error) {
 	seen, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
 		switch State(a.State) {
@@ -346,7 +349,7 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 		return a, nil
 	})
 	if errors.Is(err, errAlready) {
-		return s.Get(ctx, id)
+		return s.awaitDecision(ctx, id)
 	}
 	if errors.Is(err, ErrExpired) {
 		if _, xerr := s.expire(ctx, id); xerr != nil {
@@ -369,6 +372,35 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 		s.metrics.decide(decided.Dialect, decided.Outcome)
 	}
 	return decided, err
+}
+
+// awaitDecision returns an attempt that another request of its device
+// has taken to device_seen, once that request decided it. Answering
+// device_seen at once would tell the device what the dialect makes of an
+// undecided attempt — DQE redirects it with status=error — while the
+// other request is about to decide it (a match, say). The wait is bounded
+// as that request's is: the identification timeout and a second; after
+// it, or if that request went away (its replica died), the attempt is
+// returned as it is.
+func (s *Service) awaitDecision(ctx context.Context, id string) (store.Attempt, error) {
+	give := time.NewTimer(s.timeout + identifyGrace)
+	defer give.Stop()
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		a, err := s.Get(ctx, id)
+		if err != nil || State(a.State) != StateDeviceSeen {
+			return a, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-give.C:
+			t.Stop()
+			return s.Get(ctx, id)
+		case <-ctx.Done():
+			t.Stop()
+			return store.Attempt{}, ctx.Err()
+		}
+	}
 }
 
 // Identify is Start and DeviceArrived in one step, for dialects whose start

@@ -584,3 +584,46 @@ func TestGetWaitsForTheNetwork(t *testing.T) {
 		t.Errorf("Get past the deadline of an attempt whose device never came: %s (%v), want expired", x.State, err)
 	}
 }
+
+// TestDeviceArrivedTwiceAtOnce: a device that opens its URL a second time
+// while its first request is still being identified (a double tap, a
+// browser retrying, a second replica) gets the decided attempt, as the
+// first request does, not the undecided one: a dialect turns the answer
+// into what it tells the device (DQE's status=success or error).
+func TestDeviceArrivedTwiceAtOnce(t *testing.T) {
+	nw := gatedNetwork{asked: make(chan struct{}), gate: make(chan struct{})}
+	svc, _, _ := newService(t, nw, func(c *core.Config, _ *clock) {
+		c.IdentifyTimeout = 10 * time.Second // a loaded machine must not time the network out
+	})
+	ctx := context.Background()
+	a, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: "+31612345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		a   store.Attempt
+		err error
+	}
+	first, second := make(chan result, 1), make(chan result, 1)
+	go func() {
+		x, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "ua")
+		first <- result{x, err}
+	}()
+	<-nw.asked // the first request is being identified
+	go func() {
+		x, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "ua")
+		second <- result{x, err}
+	}()
+	select {
+	case r := <-second:
+		t.Fatalf("the second arrival answered before the network did: %s %q (%v), want it to wait for the decision", r.a.State, r.a.Outcome, r.err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(nw.gate)
+	for name, ch := range map[string]chan result{"first": first, "second": second} {
+		r := <-ch
+		if r.err != nil || r.a.State != string(core.StateDecided) || r.a.Outcome != string(core.OutcomeMatch) {
+			t.Errorf("%s arrival: %s %q (%v), want decided match", name, r.a.State, r.a.Outcome, r.err)
+		}
+	}
+}
