@@ -467,21 +467,55 @@ func (s *Server) retireDemoClient(ctx context.Context) error {
 }
 
 // loadOrCreateSecret reads a 32-byte key file, creating it on first use.
+// Replicas sharing the data directory may start together on a fresh one:
+// the key is written to a temporary file and linked into place only if
+// no file is there yet, so every replica ends up with the one key the file
+// holds (never its own, overwritten by another's; never a half-written
+// file).
 func loadOrCreateSecret(path string) ([]byte, error) {
-	key, err := os.ReadFile(path)
-	if err == nil {
-		if len(key) < 32 {
-			return nil, fmt.Errorf("%s: key too short (want 32 bytes)", path)
-		}
-		return key, nil
-	}
+	key, err := readSecret(path)
 	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return key, err
 	}
 	key = make([]byte, 32)
 	_, _ = rand.Read(key)
-	if err := os.WriteFile(path, key, 0o600); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*.tmp") // mode 0600
+	if err != nil {
 		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch err := os.Link(tmp.Name(), path); {
+	case errors.Is(err, os.ErrExist):
+		return readSecret(path) // another replica was first
+	case err != nil:
+		// File systems without hard links: a rename is atomic too, but
+		// could replace a file another process wrote in the meantime
+		// (as oauth.LoadOrCreateKeys does).
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+// readSecret reads a key file of at least 32 bytes.
+func readSecret(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("%s: key too short (want 32 bytes)", path)
 	}
 	return key, nil
 }
