@@ -37,6 +37,10 @@ lint: ## gofmt and go vet
 bench: ## Run the benchmarks (medians: pipe several counts into benchstat)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) $(PKGS)
 
+.PHONY: stress
+stress: deps ## Concurrent flows of every dialect, replays at once, SQLite and two PostgreSQL replicas, under -race (~1-2 min)
+	NUMGATE_STRESS=1 $(GO) test -race -count 1 -run TestStress -v ./internal/server/
+
 .PHONY: fuzz
 fuzz: ## Fuzz the RADIUS accounting packet handler for a minute
 	$(GO) test -run '^$$' -fuzz FuzzHandlePacket -fuzztime 60s ./internal/network/radius/
