@@ -14,7 +14,13 @@ import (
 // openStore chooses the backend by name.
 func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	if cfg.Store.Driver == "postgres" {
-		return postgres.Open(ctx, cfg.Store.DSN)
+		st, err := postgres.Open(ctx, cfg.Store.DSN)
+		if err != nil {
+			// Not st: a nil *postgres.Store would be a non-nil store.Store,
+			// and the caller's Close on it would panic.
+			return nil, err
+		}
+		return st, nil
 	}
 	path := SQLitePath(cfg)
 	st, err := sqlite.Open(ctx, path)
