@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *Server, err e
 	}
 	if st == nil {
 		if st, err = OpenStore(ctx, cfg); err != nil {
+			st = nil // nothing to close, whatever the backend returned
 			return nil, err
 		}
 	}
