@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,9 +263,16 @@ func TestDemoClientRedirectsUpdated(t *testing.T) {
 }
 
 // TestReadyz: /readyz is 200 while the store answers and 503 once it does
-// not; /healthz (the process serves HTTP) stays 200.
+// not (here a store whose database goes away: its Ping fails); /healthz
+// (the process serves HTTP) stays 200. That Ping fails on a closed store
+// is the store's own test.
 func TestReadyz(t *testing.T) {
-	g := startGateway(t, nil)
+	st, err := sqlite.Open(t.Context(), sqlite.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &unreachableStore{Store: st}
+	g := startGatewayWith(t, nil, server.Options{Store: down})
 	get := func(path string) int {
 		t.Helper()
 		resp, err := http.Get(g.URL + path)
@@ -277,13 +285,27 @@ func TestReadyz(t *testing.T) {
 	if st := get("/readyz"); st != http.StatusOK {
 		t.Fatalf("readyz with a working store: %d", st)
 	}
-	g.Server.Store().Close() // the store goes away under the running server
+	down.gone.Store(true)
 	if st := get("/readyz"); st != http.StatusServiceUnavailable {
-		t.Errorf("readyz with a closed store: %d, want 503", st)
+		t.Errorf("readyz with the store gone: %d, want 503", st)
 	}
 	if st := get("/healthz"); st != http.StatusOK {
 		t.Errorf("healthz: %d, want 200", st)
 	}
+}
+
+// unreachableStore is a store whose database can be made to go away: Ping
+// then fails as a backend's does when its server or file is gone.
+type unreachableStore struct {
+	store.Store
+	gone atomic.Bool
+}
+
+func (s *unreachableStore) Ping(ctx context.Context) error {
+	if s.gone.Load() {
+		return errors.New("database unreachable")
+	}
+	return s.Store.Ping(ctx)
 }
 
 // TestDemoClientOperatorSettingsKept: a client of the demo client's id that
@@ -311,4 +333,67 @@ func TestDemoClientOperatorSettingsKept(t *testing.T) {
 	if !slices.Equal(got.RedirectURIs, c.RedirectURIs) || !slices.Equal(got.Scopes, c.Scopes) || got.IDTokenAlg != c.IDTokenAlg {
 		t.Errorf("the operator's client became %+v, want %+v kept", got, c)
 	}
+}
+
+// TestServeStopsItsWorkBeforeClose: when Serve returns, its background
+// work (expiry sweep, report sweep, webhook delivery, garbage collection)
+// has stopped, so Close may close the store: a sweep still running on a
+// closed SQLite store crashes the process.
+func TestServeStopsItsWorkBeforeClose(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), sqlite.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watched := &closeWatch{Store: st}
+	t.Cleanup(func() { // runs after the gateway's own clean-up (Serve returned, Close called)
+		time.Sleep(100 * time.Millisecond)
+		if n := watched.afterClose.Load(); n > 0 {
+			t.Errorf("the store was used %d times after Close", n)
+		}
+	})
+	startGatewayWith(t, nil, server.Options{Store: watched})
+	time.Sleep(100 * time.Millisecond) // the sweeps and the outbox poll run meanwhile
+}
+
+// closeWatch counts calls of the background work's store methods made
+// after Close.
+type closeWatch struct {
+	store.Store
+	closed, afterClose atomic.Int64
+}
+
+// used reports a call after Close (which then fails instead of touching
+// the closed database).
+func (s *closeWatch) used() error {
+	if s.closed.Load() > 0 {
+		s.afterClose.Add(1)
+		return errors.New("store used after Close")
+	}
+	return nil
+}
+
+func (s *closeWatch) Close() error {
+	s.closed.Add(1)
+	return s.Store.Close()
+}
+
+func (s *closeWatch) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error) {
+	if err := s.used(); err != nil {
+		return nil, err
+	}
+	return s.Store.ClaimDeliveries(ctx, now, lease, limit)
+}
+
+func (s *closeWatch) DueAttempts(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
+	if err := s.used(); err != nil {
+		return nil, err
+	}
+	return s.Store.DueAttempts(ctx, now, limit)
+}
+
+func (s *closeWatch) DueReports(ctx context.Context, now time.Time, limit int) ([]store.Attempt, error) {
+	if err := s.used(); err != nil {
+		return nil, err
+	}
+	return s.Store.DueReports(ctx, now, limit)
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -344,10 +345,16 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// The background runners (sweeps, webhook delivery, RADIUS) end with
+	// Serve: Close, which closes the store under them, comes after.
 	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var runners sync.WaitGroup
+	defer func() {
+		cancel()
+		runners.Wait()
+	}()
 	for _, run := range s.runners {
-		go run(rctx)
+		runners.Go(func() { run(rctx) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
@@ -367,7 +374,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
-// Close releases the store.
+// Close releases the store; call it after Serve has returned (Serve waits
+// for its background work to stop).
 func (s *Server) Close() error { return s.store.Close() }
 
 // collectGarbage deletes old records every minute (attempts past their

@@ -222,3 +222,21 @@ func TestNewFileIsOwnersOnly(t *testing.T) {
 		t.Errorf("existing file: mode %v (%v), want 0640 kept", fi.Mode().Perm(), err)
 	}
 }
+
+// TestPingClosed: Ping reports a closed store (the readiness check's
+// "store unavailable").
+func TestPingClosed(t *testing.T) {
+	for _, path := range []string{filepath.Join(t.TempDir(), "numgate.db"), sqlite.MemoryPath} {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatalf("%s: Ping of an open store: %v", path, err)
+		}
+		s.Close()
+		if err := s.Ping(t.Context()); err == nil {
+			t.Errorf("%s: Ping of a closed store: no error", path)
+		}
+	}
+}
