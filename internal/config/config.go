@@ -88,13 +88,18 @@ type Store struct {
 // unavailable, not eligible) ends the search.
 type Identification struct {
 	// Order lists identifiers by name: static, header, radius, virtual.
-	// Unset, it is static, header, radius — plus virtual in development
-	// (Config.Development), so a public gateway never answers from the
-	// virtual operator unless told to.
+	// Unset, it is static, radius — plus header when Header is set, and
+	// virtual in development (Config.Development), so a public gateway
+	// never answers from the virtual operator, nor believes an MSISDN
+	// header, unless told to.
 	Order []string `yaml:"order"`
 	// StaticBindings is the static bindings file (identifier "static").
 	StaticBindings string `yaml:"static_bindings"`
-	// Header is the MSISDN header set by a trusted enrichment proxy.
+	// Header is the MSISDN header set by a trusted enrichment proxy
+	// (default X-MSISDN when "header" is named in Order). Setting it puts
+	// "header" in the default Order: a trusted proxy that is only a
+	// reverse proxy passes the header a device sent through unchanged, so
+	// the header is believed only where an operator said a proxy sets it.
 	Header string `yaml:"header"`
 	// Timeout bounds one identification.
 	Timeout Duration `yaml:"timeout"`
@@ -259,7 +264,6 @@ func Default() Config {
 		Data:   "./numgate-data",
 		Store:  Store{Driver: "sqlite"},
 		Identification: Identification{
-			Header:           "X-MSISDN",
 			Timeout:          Duration(5 * time.Second),
 			VirtualSlowDelay: Duration(30 * time.Second),
 		},
@@ -387,16 +391,22 @@ func (c Config) IssuerURL() string {
 }
 
 // IdentifierOrder returns the identification policy's order: as configured,
-// or by default static, header, radius, and virtual only in development
-// (a developer's machine or CI).
+// or by default static, header (only when identification.header names the
+// enrichment header), radius, and virtual only in development (a
+// developer's machine or CI).
 func (c Config) IdentifierOrder() []string {
 	if len(c.Identification.Order) > 0 {
 		return c.Identification.Order
 	}
-	if c.Development() {
-		return []string{"static", "header", "radius", "virtual"}
+	order := []string{"static"}
+	if c.Identification.Header != "" {
+		order = append(order, "header")
 	}
-	return []string{"static", "header", "radius"}
+	order = append(order, "radius")
+	if c.Development() {
+		order = append(order, "virtual")
+	}
+	return order
 }
 
 // WebhooksAllowPrivate reports whether webhooks may reach loopback and

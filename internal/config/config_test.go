@@ -278,3 +278,28 @@ func TestPrefixesUnmapped(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderEnrichmentIsOptIn: trusted_proxies alone (numgate behind a
+// TLS-terminating reverse proxy) must not make X-MSISDN believed. Such a
+// proxy passes the header a device sent through unchanged, and the header
+// identifier would then name whatever number the device wrote: a
+// verification of any number passes. Only an operator who says its
+// enrichment proxy sets a header (identification.header, or "header" in
+// the order) turns the identifier on.
+func TestHeaderEnrichmentIsOptIn(t *testing.T) {
+	c := Default()
+	c.Listen = "127.0.0.1:9091"
+	c.TrustedProxies = []string{"127.0.0.1"} // nginx on the same host
+	if got := c.IdentifierOrder(); slices.Contains(got, "header") {
+		t.Errorf("default order %v believes an MSISDN header behind a plain reverse proxy", got)
+	}
+	c.Identification.Header = "X-Nokia-Msisdn"
+	if got := c.IdentifierOrder(); !slices.Equal(got, []string{"static", "header", "radius"}) {
+		t.Errorf("with identification.header set: order %v, want static, header, radius", got)
+	}
+	c = Default()
+	c.Identification.Order = []string{"header"}
+	if got := c.IdentifierOrder(); !slices.Equal(got, []string{"header"}) {
+		t.Errorf("explicit order not honoured: %v", got)
+	}
+}
