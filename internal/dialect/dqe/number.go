@@ -48,24 +48,29 @@ func normalize(raw, region string) (string, *Error) {
 	if !msisdn.Valid(n) {
 		return "", fail(ErrInvalidNumber, "number is not E.164")
 	}
-	return n, eligible(n)
+	return eligible(n)
 }
 
-// eligible checks an E.164 number against offline number-range data. A
-// number whose country code has no numbering plan data (the +990 and +999
-// ranges of the virtual operator among them) passes: there is nothing to
-// check it against.
-func eligible(e164 string) *Error {
+// eligible checks an E.164 number against offline number-range data and
+// returns it in its canonical E.164 form. libphonenumber reads a national
+// trunk prefix written after the country code ("+33 (0)6 12 34 56 78",
+// "0033 06…") as the number without it; the number is returned as it read
+// it, since the network names the subscriber without the trunk zero and
+// the per-number rate limit must count one number once. A number whose
+// country code has no numbering plan data (the +990 and +999 ranges of the
+// virtual operator among them) passes as it is: there is nothing to check
+// it against.
+func eligible(e164 string) (string, *Error) {
 	p, err := phonenumbers.Parse(e164, "")
 	if err != nil {
-		return nil // unassigned or unknown country code
+		return e164, nil // unassigned or unknown country code
 	}
 	if !phonenumbers.IsValidNumber(p) {
-		return fail(ErrInvalidNumber, "number is outside every range of its numbering plan")
+		return "", fail(ErrInvalidNumber, "number is outside every range of its numbering plan")
 	}
 	switch phonenumbers.GetNumberType(p) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.UNKNOWN:
-		return nil
+		return phonenumbers.Format(p, phonenumbers.E164), nil
 	}
-	return fail(ErrIneligibleNumber, "number is in a range that is not mobile")
+	return "", fail(ErrIneligibleNumber, "number is in a range that is not mobile")
 }

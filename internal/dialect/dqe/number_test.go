@@ -39,6 +39,13 @@ func TestNormalize(t *testing.T) {
 		{" 0612345678", "+33612345678", ""}, // not international: national, as before
 		{" 612345678", "+33612345678", ""},  // +61 2345678 is no number: national
 		{" 31201234567", "", ErrIneligibleNumber},
+		// The trunk zero written after the country code, as French
+		// numbers often are: the network names the subscriber without
+		// it, so keeping it gave no_match for the right device, and a
+		// second per-number rate-limit key for the same number.
+		{"+33 (0)6 12 34 56 78", "+33612345678", ""},
+		{"0033 06 12 34 56 78", "+33612345678", ""},
+		{"+310612345678", "+31612345678", ""},
 	}
 	for _, c := range cases {
 		got, e := normalize(c.in, "FR")
