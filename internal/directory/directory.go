@@ -120,8 +120,8 @@ func New(cfg Config) (*Directory, error) {
 		}
 		for _, p := range e.Prefixes {
 			p = strings.TrimPrefix(p, "+")
-			if !digits(p, 1, 15) {
-				errs = append(errs, fmt.Errorf("operator %q: prefix %q is not 1 to 15 digits", e.Name, p))
+			if !digits(p, 1, 15) || p[0] == '0' {
+				errs = append(errs, fmt.Errorf("operator %q: prefix %q is not 1 to 15 digits of an E.164 number (country code first, no leading 0)", e.Name, p))
 				continue
 			}
 			if other, ok := d.prefixes[p]; ok {
@@ -161,7 +161,7 @@ func ReadPorted(r io.Reader, cfg *Config) error {
 		}
 		number, name, ok := strings.Cut(s, ",")
 		number, name = strings.TrimSpace(number), strings.TrimSpace(name)
-		if !ok || name == "" || !digits(strings.TrimPrefix(number, "+"), 8, 15) {
+		if !ok || name == "" || !e164Digits(strings.TrimPrefix(number, "+")) {
 			errs = append(errs, fmt.Errorf("line %d: want NUMBER,OPERATOR with an E.164 number", line))
 			continue
 		}
@@ -175,7 +175,7 @@ func ReadPorted(r io.Reader, cfg *Config) error {
 
 func (d *Directory) addPorted(number, name string) error {
 	n := strings.TrimPrefix(strings.TrimSpace(number), "+")
-	if !digits(n, 8, 15) {
+	if !e164Digits(n) {
 		return errors.New("ported number: not an E.164 number") // the value is not repeated: it may be a real number
 	}
 	key := strings.ToLower(strings.TrimSpace(name))
@@ -235,6 +235,12 @@ func (d *Directory) named(op Operator, key string, src Source) Operator {
 	op.Name, op.MCC, op.MNC, op.Source = e.Name, e.MCC, e.MNC, src
 	return op
 }
+
+// e164Digits reports whether s is the digits of a full international
+// number: 8 to 15 of them, the country code first. A national form
+// ("0612345678") has the length but can never be looked up: E.164 digits
+// never start with 0.
+func e164Digits(s string) bool { return digits(s, 8, 15) && s[0] != '0' }
 
 // digits reports whether s is between lo and hi ASCII digits.
 func digits(s string, lo, hi int) bool {

@@ -73,6 +73,11 @@ func TestNewRejects(t *testing.T) {
 		{"shared prefix", directory.Config{Operators: []directory.Entry{{Name: "A", Prefixes: []string{"316"}}, {Name: "B", Prefixes: []string{"316"}}}}, "already belongs"},
 		{"ported to unknown", directory.Config{Ported: map[string]string{"31612345678": "Nobody"}}, "not in the operator table"},
 		{"ported bad number", directory.Config{Operators: []directory.Entry{{Name: "A"}}, Ported: map[string]string{"3161234567x": "A"}}, "not an E.164 number"},
+		// National forms: accepted before, and never matched a lookup,
+		// so the number silently got its range's (pre-porting) operator.
+		{"ported national number", directory.Config{Operators: []directory.Entry{{Name: "A"}}, Ported: map[string]string{"0612345678": "A"}}, "not an E.164 number"},
+		{"ported number with a trunk zero", directory.Config{Operators: []directory.Entry{{Name: "A"}}, Ported: map[string]string{"+0612345678": "A"}}, "not an E.164 number"},
+		{"national prefix", directory.Config{Operators: []directory.Entry{{Name: "A", Prefixes: []string{"0612"}}}}, "no leading 0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,9 +103,9 @@ func TestReadPorted(t *testing.T) {
 	if len(cfg.Ported) != 2 || cfg.Ported["+31651234567"] != "Odido" || cfg.Ported["31612300000"] != "KPN" {
 		t.Fatalf("Ported = %v", cfg.Ported)
 	}
-	err = directory.ReadPorted(strings.NewReader("31651234567\n3165123456789012345,KPN\n"), &cfg)
-	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("ReadPorted: %v, want errors for lines 1 and 2", err)
+	err = directory.ReadPorted(strings.NewReader("31651234567\n3165123456789012345,KPN\n0651234567,Odido\n"), &cfg)
+	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("ReadPorted: %v, want errors for lines 1, 2 and 3 (a national number)", err)
 	}
 	if strings.Contains(err.Error(), "31651234567") {
 		t.Errorf("error %q repeats a phone number", err)
