@@ -82,8 +82,22 @@ func (a *API) authenticateApp(ctx context.Context, r *http.Request) (appAuth, er
 	if err := a.checkTimes(claims); err != nil {
 		return appAuth{}, err
 	}
+	// A spent JWT is refused here, before anything counts it (the rate
+	// limits of the Network Enablement call among them): only recordJTI
+	// spends, but a replay must not be able to use up anyone's allowance.
+	if _, err := a.store.GetGrant(ctx, grantJTI, jtiKey(c.ID, claims.ID), a.now()); err == nil {
+		return appAuth{}, errJTIUsed
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return appAuth{}, fmt.Errorf("look up jti: %w", err)
+	}
 	return appAuth{client: c, jti: claims.ID, exp: claims.Expiry.Time()}, nil
 }
+
+// errJTIUsed refuses an application JWT whose jti was already used.
+var errJTIUsed = unauthorized("the application JWT was already used (jti); make a new one per request")
+
+// jtiKey is the store key of an application's seen jti.
+func jtiKey(appID, jti string) string { return appID + ":" + jti }
 
 // checkTimes checks a verified JWT's jti, iat, exp and nbf.
 func (a *API) checkTimes(c appClaims) *Problem {
@@ -114,11 +128,11 @@ func (a *API) checkTimes(c appClaims) *Problem {
 func (a *API) recordJTI(ctx context.Context, app appAuth) error {
 	now := a.now().UTC()
 	err := a.store.PutGrant(ctx, store.Grant{
-		Kind: grantJTI, Key: app.client.ID + ":" + app.jti, ClientID: app.client.ID,
+		Kind: grantJTI, Key: jtiKey(app.client.ID, app.jti), ClientID: app.client.ID,
 		CreatedAt: now, ExpiresAt: app.exp.Add(JWTLeeway),
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
-		return unauthorized("the application JWT was already used (jti); make a new one per request")
+		return errJTIUsed
 	}
 	if err != nil {
 		return fmt.Errorf("record jti: %w", err)

@@ -33,7 +33,8 @@
 // when present, picks the key), its times with a leeway of JWTLeeway, its
 // exp at most Config.MaxJWTLifetime ahead, and its jti is single-use: it is
 // recorded (a store grant) until the JWT expires, after the request has been
-// validated, so a refused request leaves it usable. Make a new JWT per
+// validated, so a refused request leaves it usable; a JWT already used is
+// refused before the rate limits count anything. Make a new JWT per
 // request, as the SDKs do.
 //
 // # The auth_url

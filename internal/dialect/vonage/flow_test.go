@@ -301,3 +301,28 @@ func TestRateLimited(t *testing.T) {
 	e.Clock.Add(30 * time.Minute)
 	e.authURL(verified, "s4") // one token back
 }
+
+// TestReplayedJWTSpendsNoRateLimit: a JWT that was already used is refused
+// before the rate limits count anything, so replaying a spent JWT (found in
+// a log or a proxy, valid for up to 24 h) cannot drain any number's or the
+// application's allowance.
+func TestReplayedJWTSpendsNoRateLimit(t *testing.T) {
+	perNumber, err := ratelimit.ParseLimit("2/h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := vonagetest.Start(t, vonagetest.Options{PerNumber: perNumber})
+	e := &env{Gateway: g, t: t, app: g.Register(t, appID, callback)}
+	spent := e.jwt()
+	if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, spent, "application/json", enablementBody(notSame, "s")); r.Status != http.StatusOK {
+		t.Fatalf("first use: HTTP %d %s", r.Status, r.Body)
+	}
+	for range 3 {
+		checkProblem(t, e.do(http.MethodPost, vonage.PathNetworkEnablement, spent, "application/json", enablementBody(verified, "s")), http.StatusUnauthorized, "unauthorized")
+	}
+	for i := range 2 {
+		if r := e.enable(enablementBody(verified, "s")); r.Status != http.StatusOK {
+			t.Fatalf("fresh JWT %d after the replays: HTTP %d %s, want 200: the replays spent the number's allowance", i+1, r.Status, r.Body)
+		}
+	}
+}
