@@ -259,6 +259,12 @@ func (a *API) useReference(ctx context.Context, ref string, c store.Client, redi
 // the attempt stored once, decided.
 func (a *API) identifyDirect(ctx context.Context, r *http.Request, hint string, c store.Client, scope string) (store.Attempt, error) {
 	number := strings.TrimPrefix(hint, "tel:")
+	// A '+' that the URL's builder did not percent-encode (login_hint=+E164
+	// pasted into the query, as Vonage's references print it) arrives as a
+	// space: in a query, '+' means space.
+	if rest, ok := strings.CutPrefix(number, " "); ok && msisdn.Valid("+"+rest) {
+		number = "+" + rest
+	}
 	if number != "" && !msisdn.Valid(number) {
 		return store.Attempt{}, redirectErr(oauth.ErrCodeInvalidRequest, "login_hint must be the phone number in E.164, +<digits>")
 	}

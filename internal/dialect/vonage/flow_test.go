@@ -130,6 +130,26 @@ func TestDirectAuthorizeURL(t *testing.T) {
 	noNumberIn(t, "the log", e.Logs.String(), verified)
 }
 
+// TestDirectAuthorizeURLUnencodedPlus: a direct authorization URL built
+// by concatenation, login_hint=+E164 with the '+' not percent-encoded (it
+// reads as a space), still claims the number.
+func TestDirectAuthorizeURLUnencodedPlus(t *testing.T) {
+	e := newEnv(t)
+	for _, hint := range []string{verified, "tel:" + verified} {
+		q := url.Values{
+			"client_id": {appID}, "redirect_uri": {callback}, "response_type": {"code"}, "scope": {"openid " + scope}, "state": {"sdk-state"},
+		}
+		r, cb := e.open(e.URL + vonage.PathAuthorize + "?" + q.Encode() + "&login_hint=" + hint)
+		if r.Status != http.StatusFound || cb.Get("code") == "" {
+			t.Fatalf("login_hint=%s unencoded: HTTP %d, callback %v, want a code", hint, r.Status, cb)
+		}
+		tok := e.accessToken(cb.Get("code"))
+		if vr := e.verifyNumber(tok, `{"phoneNumber":"`+verified+`"}`); vr.JSON(t)["devicePhoneNumberVerified"] != true {
+			t.Fatalf("verify: %s", vr.Body)
+		}
+	}
+}
+
 // TestAuthURLOnce: an auth_url is used up by the device; opening it again
 // is refused by redirect, and creates nothing.
 func TestAuthURLOnce(t *testing.T) {
