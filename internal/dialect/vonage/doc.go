@@ -20,8 +20,9 @@
 // A Vonage application is a numgate client (store.Client): its ID is the
 // application_id, its JWKS holds the application's RSA public key, and
 // its first redirect URI is its "Number Verification Redirect", where the
-// device is sent. Client.Scopes, when not empty, lists the scopes it may
-// ask for.
+// device is sent. Client.Scopes, when not empty, restricts the scopes it
+// may ask for as the client registry writes them: number-verification:verify
+// for the API and dpv:<Purpose> values for the purposes (see allowedScope).
 //
 // # Application JWTs
 //

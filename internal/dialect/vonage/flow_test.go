@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,7 +16,9 @@ import (
 	"github.com/numgate/numgate/internal/dialect/vonage"
 	"github.com/numgate/numgate/internal/dialect/vonage/vonagetest"
 	"github.com/numgate/numgate/internal/msisdn"
+	"github.com/numgate/numgate/internal/oauth"
 	"github.com/numgate/numgate/internal/ratelimit"
+	"github.com/numgate/numgate/internal/store"
 )
 
 // TestContractNetworkEnablement sends the README's request body and checks
@@ -344,5 +347,39 @@ func TestReplayedJWTSpendsNoRateLimit(t *testing.T) {
 		if r := e.enable(enablementBody(verified, "s")); r.Status != http.StatusOK {
 			t.Fatalf("fresh JWT %d after the replays: HTTP %d %s, want 200: the replays spent the number's allowance", i+1, r.Status, r.Body)
 		}
+	}
+}
+
+// TestScopesAsRegistered: an application restricted the way numgate's
+// client registry accepts restrictions (`numgate clients add --scope`:
+// number-verification:verify and, optionally, dpv:<Purpose> values; the
+// Vonage form dpv:<Purpose>#<api-scope> is refused there) may ask for the
+// Number Verification scope of each purpose it lists, and only those.
+func TestScopesAsRegistered(t *testing.T) {
+	e := newEnv(t)
+	other := "dpv:AccountManagement#" + vonage.APIScopeVerify
+	cases := []struct {
+		name    string
+		scopes  []string
+		allowed map[string]bool
+	}{
+		{"API scope, no purpose", []string{oauth.ScopeNumberVerify}, map[string]bool{scope: true, other: true}},
+		{"API scope and one purpose", []string{oauth.ScopeNumberVerify, "dpv:FraudPreventionAndDetection"}, map[string]bool{scope: true, other: false}},
+		{"another API only", []string{oauth.ScopeNumberShare, "dpv:FraudPreventionAndDetection"}, map[string]bool{scope: false, other: false}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := oauth.ValidateClient(store.Client{ID: "x", RedirectURIs: []string{callback}, Scopes: c.scopes}); err != nil {
+				t.Fatalf("the registry refuses the registration: %v", err)
+			}
+			app := e.Register(t, fmt.Sprintf("app-%d", i), callback, c.scopes...)
+			for sc, want := range c.allowed {
+				body := `{"phone_number":"` + verified + `","scopes":["` + sc + `"],"state":"s"}`
+				r := e.do(http.MethodPost, vonage.PathNetworkEnablement, app.JWT(t, e.Clock.Now(), nil), "application/json", body)
+				if got := r.Status == http.StatusOK; got != want {
+					t.Errorf("%s: HTTP %d %s, want allowed=%v", sc, r.Status, r.Body, want)
+				}
+			}
+		})
 	}
 }
