@@ -56,7 +56,12 @@ func ValidateClient(c store.Client) error {
 // proves possession of its code with PKCE alone).
 func isPublic(c store.Client) bool { return len(c.SecretHash) == 0 && len(c.JWKS) == 0 }
 
-// clientKeys parses a client's registered JWKS: public signing keys only.
+// minRSABits is the smallest RSA modulus accepted for signatures (RFC 7518
+// section 3.3).
+const minRSABits = 2048
+
+// clientKeys parses a client's registered JWKS: public signing keys only,
+// RSA ones of at least 2048 bits.
 func clientKeys(c store.Client) (jose.JSONWebKeySet, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(c.JWKS, &set); err != nil {
@@ -72,8 +77,14 @@ func clientKeys(c store.Client) (jose.JSONWebKeySet, error) {
 		if k.Use == "enc" {
 			return set, fmt.Errorf("the client JWKS key %d is an encryption key", i)
 		}
-		switch k.Key.(type) {
-		case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+		switch key := k.Key.(type) {
+		case *rsa.PublicKey:
+			// RFC 7518 sections 3.3 and 3.5: RS* and PS* need at least
+			// 2048 bits, as the server's own keys (keys.go).
+			if key.N.BitLen() < minRSABits {
+				return set, fmt.Errorf("the client JWKS key %d is an RSA key of %d bits; at least %d are required", i, key.N.BitLen(), minRSABits)
+			}
+		case *ecdsa.PublicKey, ed25519.PublicKey:
 		default:
 			return set, fmt.Errorf("the client JWKS key %d is not an RSA, EC or Ed25519 public key", i)
 		}

@@ -1,8 +1,13 @@
 package oauth_test
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -54,5 +59,34 @@ func TestValidateClient(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q: %v", want, err)
 		}
+	}
+}
+
+// TestWeakRSAClientKey: RFC 7518 section 3.3 requires RSA keys of at least
+// 2048 bits for RS256; a 1024-bit client key is refused at registration,
+// and one stored before (without ValidateClient) authenticates nobody.
+func TestWeakRSAClientKey(t *testing.T) {
+	e := newEnv(t, nil)
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Client{ID: "rp-weak", JWKS: jwksOf(t, jose.JSONWebKey{Key: weak.Public(), KeyID: "weak-1"}), RedirectURIs: []string{redirectURI}}
+	if err := oauth.ValidateClient(c); err == nil || !strings.Contains(err.Error(), "2048") {
+		t.Errorf("ValidateClient accepted a 1024-bit RSA key: %v", err)
+	}
+	if err := e.store.CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	now := e.now()
+	assertion := sign(t, jose.RS256, weak, "weak-1", claims{
+		"iss": c.ID, "sub": c.ID, "aud": e.tokenURL, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": "weak-jti",
+	})
+	r := e.token(t, tokenReq{form: url.Values{
+		"grant_type": {"client_credentials"}, "scope": {oauth.ScopeNumberVerify + " " + purpose},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion},
+	}})
+	if r.status != 401 || r.str("error") != "invalid_client" {
+		t.Errorf("assertion signed with a 1024-bit key: %d %s", r.status, r.body)
 	}
 }

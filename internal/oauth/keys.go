@@ -143,8 +143,8 @@ func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
 		}
 		switch key := jwk.Key.(type) {
 		case *rsa.PrivateKey:
-			if key.N.BitLen() < 2048 {
-				return nil, fmt.Errorf("key %d: RSA keys must have at least 2048 bits", i)
+			if key.N.BitLen() < minRSABits {
+				return nil, fmt.Errorf("key %d: RSA keys must have at least %d bits", i, minRSABits)
 			}
 			if jwk.Algorithm == "" {
 				jwk.Algorithm = string(jose.RS256)
