@@ -103,7 +103,7 @@ func readAuthorizeParams(w http.ResponseWriter, r *http.Request) (params, *Error
 // the redirect URI must be one it registered, character for character.
 func (s *Server) authTarget(ctx context.Context, p params) (authTarget, error) {
 	if d := p.duplicate("client_id", "redirect_uri"); d != "" {
-		return authTarget{}, errorf(ErrCodeInvalidRequest, d+" was given more than once")
+		return authTarget{}, duplicateError(d)
 	}
 	id := p.get("client_id")
 	if id == "" {
@@ -204,7 +204,7 @@ type authRequest struct {
 func (s *Server) checkAuthorizeRequest(p params, c store.Client) (authRequest, *Error) {
 	var req authRequest
 	if d := p.duplicate(); d != "" {
-		return req, errorf(ErrCodeInvalidRequest, d+" was given more than once")
+		return req, duplicateError(d)
 	}
 	switch {
 	case p.has("request"):

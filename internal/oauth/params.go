@@ -42,6 +42,32 @@ func (p params) duplicate(names ...string) string {
 	return ""
 }
 
+// duplicateError is the invalid_request for a parameter sent twice. The
+// name is echoed only when it is a plain parameter name: error_description
+// is limited to printable ASCII without '"' and '\\' (RFC 6749 sections
+// 4.1.2.1 and 5.2), and never carries the request's own text beyond that.
+func duplicateError(name string) *Error {
+	if !plainParamName(name) {
+		return errorf(ErrCodeInvalidRequest, "a parameter was given more than once")
+	}
+	return errorf(ErrCodeInvalidRequest, name+" was given more than once")
+}
+
+// plainParamName reports whether s looks like an OAuth parameter name: 1 to
+// 64 of a-z, 0-9 and '_'.
+func plainParamName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
 // formType is the media type of a form body.
 const formType = "application/x-www-form-urlencoded"
 

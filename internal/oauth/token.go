@@ -67,7 +67,7 @@ func (s *Server) token(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return tokenResponse{}, attrs, oe
 	}
 	if d := p.duplicate(); d != "" {
-		return tokenResponse{}, attrs, errorf(ErrCodeInvalidRequest, d+" was given more than once")
+		return tokenResponse{}, attrs, duplicateError(d)
 	}
 	gt := p.get("grant_type")
 	attrs = append(attrs, slog.String("grant_type", gt))

@@ -448,3 +448,36 @@ func TestTokenBasicWithEmptySecret(t *testing.T) {
 		t.Fatalf("a Basic header naming another client: %d %s", res.status, res.body)
 	}
 }
+
+// TestDuplicateParameterNotEchoed: a parameter sent twice is named in the
+// error_description only when its name is a plain parameter name; any other
+// name would put request text, outside the characters RFC 6749 sections
+// 4.1.2.1 and 5.2 allow, into the token response and the redirect.
+func TestDuplicateParameterNotEchoed(t *testing.T) {
+	e := newEnv(t, nil)
+	odd := `"\é ` + strings.Repeat("A", 200)
+	allowed := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c > 0x7E {
+				return false
+			}
+		}
+		return true
+	}
+
+	r := e.token(t, tokenReq{form: url.Values{"grant_type": {"client_credentials"}, odd: {"1", "2"}}})
+	if d := r.str("error_description"); r.str("error") != "invalid_request" || !allowed(d) || strings.Contains(d, "AAAA") {
+		t.Errorf("token: %d %s", r.status, r.body)
+	}
+	r = e.token(t, tokenReq{form: url.Values{"grant_type": {"client_credentials"}, "scope": {"a", "b"}}})
+	if d := r.str("error_description"); d != "scope was given more than once" {
+		t.Errorf("token, scope twice: %q", d)
+	}
+
+	q, _ := authQuery(clientSecret)
+	q[odd] = []string{"1", "2"}
+	v := e.redirected(t, e.authorize(t, q, nil))
+	if d := v.Get("error_description"); v.Get("error") != "invalid_request" || !allowed(d) || strings.Contains(d, "AAAA") {
+		t.Errorf("authorize: %v", v)
+	}
+}
