@@ -124,9 +124,11 @@ func loadKeys(path string) (*Keys, error) {
 }
 
 // keysFromSet picks the first RS256 RSA and the first ES256 P-256 private
-// key of set as the signing keys; every key of set is published.
+// key of set as the signing keys; every key of set is published. Kids must
+// be distinct and every key's use sig (or unset).
 func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
 	k := &Keys{}
+	kids := make(map[string]int, len(set.Keys))
 	for i, jwk := range set.Keys {
 		if jwk.IsPublic() {
 			return nil, fmt.Errorf("key %d is not a private key", i)
@@ -138,8 +140,19 @@ func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
 			}
 			jwk.KeyID = base64.RawURLEncoding.EncodeToString(tp)
 		}
-		if jwk.Use == "" {
+		// Relying parties pick the verification key by kid, and libraries
+		// such as zitadel/oidc skip a key whose use is not sig: a shared
+		// kid or an encryption key would make valid ID tokens fail.
+		if j, dup := kids[jwk.KeyID]; dup {
+			return nil, fmt.Errorf("keys %d and %d have the same kid %q; kids must be distinct", j, i, jwk.KeyID)
+		}
+		kids[jwk.KeyID] = i
+		switch jwk.Use {
+		case "":
 			jwk.Use = "sig"
+		case "sig":
+		default:
+			return nil, fmt.Errorf("key %d has use %q; the key file holds signing keys (use sig)", i, jwk.Use)
 		}
 		switch key := jwk.Key.(type) {
 		case *rsa.PrivateKey:

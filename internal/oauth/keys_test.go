@@ -1,12 +1,15 @@
 package oauth_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/numgate/numgate/internal/oauth"
 )
@@ -91,5 +94,58 @@ func TestLoadKeysRejectsBadFiles(t *testing.T) {
 		if _, err := oauth.LoadOrCreateKeys(path); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestLoadKeysRejectsUnusableSets: a key file whose keys share a kid, or
+// whose signing key is marked use enc, would publish a JWKS in which relying
+// parties do not find the key of a valid ID token (zitadel/oidc skips keys
+// whose use is not sig, and picks the first key of a kid).
+func TestLoadKeysRejectsUnusableSets(t *testing.T) {
+	testKeys(t)
+	dir := t.TempDir()
+	for name, keys := range map[string][]jose.JSONWebKey{
+		"enc": {
+			{Key: rsaClientKey, KeyID: "r", Use: "enc"},
+			{Key: ecClientKey, KeyID: "e"},
+		},
+		"shared-kid": {
+			{Key: rsaClientKey, KeyID: "k1", Algorithm: "RS256"},
+			{Key: otherRSAKey, KeyID: "k1", Algorithm: "RS256"},
+			{Key: ecClientKey, KeyID: "e"},
+		},
+	} {
+		data, err := json.Marshal(jose.JSONWebKeySet{Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := oauth.LoadOrCreateKeys(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+
+	// Rotation stays possible: distinct kids, the first RS256 key signs.
+	data, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: otherRSAKey, KeyID: "new", Use: "sig"},
+		{Key: rsaClientKey, KeyID: "old"},
+		{Key: ecClientKey},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "rotation")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := oauth.LoadOrCreateKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(k.PublicJWKS().Keys); got != 3 {
+		t.Errorf("%d keys published, want 3", got)
 	}
 }
