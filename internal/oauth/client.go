@@ -18,7 +18,8 @@ import (
 // ValidateClient checks a client registration before it is stored (for
 // `numgate clients add`) and reports every problem at once: a printable
 // client ID; absolute redirect URIs without fragment; a secret hash and salt
-// together or not at all; a JWKS of public signing keys; an ID token
+// together or not at all; a JWKS of public signing keys, each with an alg
+// (if any) it can verify client assertions with; an ID token
 // algorithm of "", RS256 or ES256; and well-formed scopes and purposes.
 func ValidateClient(c store.Client) error {
 	var errs []error
@@ -35,8 +36,19 @@ func ValidateClient(c store.Client) error {
 		errs = append(errs, errors.New("SecretHash and SecretSalt go together"))
 	}
 	if len(c.JWKS) > 0 {
-		if _, err := clientKeys(c); err != nil {
+		set, err := clientKeys(c)
+		if err != nil {
 			errs = append(errs, err)
+			set.Keys = nil
+		}
+		// A key's alg restricts it to that algorithm (verifyWithAny): one
+		// that is no assertion algorithm of its key type verifies nothing.
+		// Checked here only, so that a client stored earlier keeps its
+		// other keys.
+		for i, k := range set.Keys {
+			if k.Algorithm != "" && !algFitsKey(jose.SignatureAlgorithm(k.Algorithm), k.Key) {
+				errs = append(errs, fmt.Errorf("the client JWKS key %d has alg %q, which is not a client assertion algorithm for its key type", i, k.Algorithm))
+			}
 		}
 	}
 	switch c.IDTokenAlg {
@@ -90,6 +102,30 @@ func clientKeys(c store.Client) (jose.JSONWebKeySet, error) {
 		}
 	}
 	return set, nil
+}
+
+// algFitsKey reports whether alg is a client assertion algorithm (see
+// assertionAlgs) that key can verify.
+func algFitsKey(alg jose.SignatureAlgorithm, key any) bool {
+	switch key := key.(type) {
+	case *rsa.PublicKey:
+		switch alg {
+		case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
+			return true
+		}
+	case *ecdsa.PublicKey:
+		switch alg {
+		case jose.ES256:
+			return key.Curve.Params().BitSize == 256
+		case jose.ES384:
+			return key.Curve.Params().BitSize == 384
+		case jose.ES512:
+			return key.Curve.Params().BitSize == 521
+		}
+	case ed25519.PublicKey:
+		return alg == jose.EdDSA
+	}
+	return false
 }
 
 func printableASCII(s string) bool {

@@ -90,3 +90,30 @@ func TestWeakRSAClientKey(t *testing.T) {
 		t.Errorf("assertion signed with a 1024-bit key: %d %s", r.status, r.body)
 	}
 }
+
+// TestValidateClientKeyAlg: a registered key whose alg is not a client
+// assertion algorithm for its key type can never verify an assertion
+// (verifyWithAny skips it); it is refused at registration.
+func TestValidateClientKeyAlg(t *testing.T) {
+	testKeys(t)
+	for _, tc := range []struct {
+		key  any
+		alg  string
+		good bool
+	}{
+		{rsaClientKey.Public(), "RS256", true},
+		{rsaClientKey.Public(), "PS512", true},
+		{ecClientKey.Public(), "ES256", true},
+		{rsaClientKey.Public(), "RSA-OAEP", false},
+		{rsaClientKey.Public(), "HS256", false},
+		{rsaClientKey.Public(), "ES256", false},
+		{ecClientKey.Public(), "ES384", false},
+		{ecClientKey.Public(), "RS256", false},
+	} {
+		c := store.Client{ID: "app", RedirectURIs: []string{"https://app.example/cb"},
+			JWKS: jwksOf(t, jose.JSONWebKey{Key: tc.key, KeyID: "k", Algorithm: tc.alg})}
+		if err := oauth.ValidateClient(c); (err == nil) != tc.good {
+			t.Errorf("%T with alg %s: %v", tc.key, tc.alg, err)
+		}
+	}
+}
