@@ -363,7 +363,7 @@ func parseClaim(gpsi, ms string) (string, error) {
 		digits, ok := strings.CutPrefix(gpsi, "msisdn-")
 		if !ok || !msisdn.Valid("+"+digits) {
 			return "", invalid(CauseMandatoryIEIncorrect, `gpsi must be "msisdn-" followed by the E.164 digits`,
-				InvalidParam{Param: "gpsi", Reason: `"msisdn-" and 2 to 15 digits`})
+				InvalidParam{Param: "gpsi", Reason: `"msisdn-" and 5 to 15 digits`})
 		}
 		return "+" + digits, nil
 	}

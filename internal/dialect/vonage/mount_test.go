@@ -3,7 +3,9 @@ package vonage_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/numgate/numgate/internal/dialect/camara"
@@ -78,4 +80,34 @@ func convert(at oauth.AccessToken, err error) (camara.Token, error) {
 		return camara.Token{}, err
 	}
 	return camara.Token{ClientID: at.ClientID, AttemptID: at.AttemptID, Scopes: at.Scopes, NetworkAuthenticated: at.NetworkAuthenticated}, nil
+}
+
+// TestRefusalsNameTheRoute: a 405 names the allowed method (RFC 9110), and
+// no refusal repeats the request's path, where a client may have put a
+// phone number.
+func TestRefusalsNameTheRoute(t *testing.T) {
+	g := vonagetest.Start(t, vonagetest.Options{})
+	for _, tc := range []struct {
+		method, path, allow string
+		status              int
+	}{
+		{http.MethodGet, "/v0.1/network-enablement", "POST", http.StatusMethodNotAllowed},
+		{http.MethodPut, "/oauth2/auth", "GET", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/camara/number-verification/v031/verify", "POST", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/camara/number-verification/v031/lookup/+99012345678", "", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(tc.method, g.URL+tc.path, nil)
+		resp, err := g.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.status, tc.allow)
+		}
+		if strings.Contains(string(body), "99012345678") {
+			t.Errorf("%s %s: the refusal repeats the path's number: %s", tc.method, tc.path, body)
+		}
+	}
 }

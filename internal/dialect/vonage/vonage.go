@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/numgate/numgate/internal/core"
@@ -179,8 +180,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle("GET "+PathAuthorize, a.handle("authorize", a.authorize))
 	mux.Handle("POST "+PathToken, a.handle("token", a.token))
 	mux.Handle("POST "+PathVerify, a.handle("verify", a.verify))
-	for _, p := range []string{PathNetworkEnablement, PathAuthorize, PathToken, PathVerify} {
-		mux.Handle(p, a.handle("refused", refuse(kindMethodNotAllowed)))
+	for p, allow := range map[string]string{PathNetworkEnablement: "POST", PathAuthorize: "GET", PathToken: "POST", PathVerify: "POST"} {
+		mux.Handle(p, a.handle("refused", notAllowed(allow)))
 	}
 	mux.Handle("/camara/number-verification/v031/", a.handle("refused", refuse(kindNotFound)))
 }
@@ -189,9 +190,25 @@ func (a *API) Mount(mux *http.ServeMux) {
 // returns the error to render otherwise; attrs collects log attributes.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr) error
 
+// refuse answers a request no route serves with problem k. The detail
+// names the route that matched, not the request's path: a path may carry
+// a phone number, which an error message must never repeat.
 func refuse(k problemKind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, _ *[]slog.Attr) error {
-		return problem(k, "no such operation: "+r.Method+" "+r.URL.Path)
+		route := r.Pattern
+		if _, after, ok := strings.Cut(route, " "); ok {
+			route = after
+		}
+		return problem(k, "no such operation: "+r.Method+" "+route)
+	}
+}
+
+// notAllowed is refuse(kindMethodNotAllowed) with the Allow header RFC 9110
+// requires of a 405.
+func notAllowed(allow string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr) error {
+		w.Header().Set("Allow", allow)
+		return refuse(kindMethodNotAllowed)(w, r, attrs)
 	}
 }
 
