@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/numgate/numgate/client"
+	"github.com/numgate/numgate/internal/oauth"
 )
 
 // runCLI runs one numgate command in-process with env as its environment
@@ -235,5 +236,42 @@ func TestClientsIgnoreServingSettings(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, env, "serve", "--data", data); err == nil || !strings.Contains(err.Error(), "issuer: required") {
 		t.Errorf("serve with NUMGATE_LISTEN=:9091 and no issuer: %v, want the issuer required", err)
+	}
+}
+
+// TestKeysRotate: keys list names the signing pair; rotate makes a fresh
+// pair sign and keeps the previous one published; on a data directory
+// without a key file both say so and create nothing.
+func TestKeysRotate(t *testing.T) {
+	data := t.TempDir()
+	if _, err := oauth.LoadOrCreateKeys(filepath.Join(data, "signing-keys.json")); err != nil { // as serve's first start does
+		t.Fatal(err)
+	}
+	before, _, err := runCLI(t, nil, "keys", "list", "--data", data)
+	if err != nil || strings.Count(before, "signs") != 2 || strings.Contains(before, "published") {
+		t.Fatalf("keys list: %v\n%s", err, before)
+	}
+	out, _, err := runCLI(t, nil, "keys", "rotate", "--data", data)
+	if err != nil || !strings.Contains(out, "new signing keys: RS256 ") || !strings.Contains(out, "SIGHUP") {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+	after, _, err := runCLI(t, nil, "keys", "list", "--data", data)
+	if err != nil || strings.Count(after, "signs") != 2 || strings.Count(after, "published") != 2 {
+		t.Fatalf("keys list after rotate: %v\n%s", err, after)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(before), "\n")[1:] {
+		kid := strings.Fields(line)[0]
+		if !strings.Contains(after, kid+"  ") || strings.Contains(after, kid+"  RS256  signs") || strings.Contains(after, kid+"  ES256  signs") {
+			t.Errorf("the previous key %s is not kept as published:\n%s", kid, after)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "typo")
+	for _, sub := range []string{"list", "rotate"} {
+		if _, _, err := runCLI(t, nil, "keys", sub, "--data", missing); err == nil || !strings.Contains(err.Error(), "no signing key file in "+missing) {
+			t.Errorf("keys %s on a directory without keys: %v", sub, err)
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("keys created %s", missing)
 	}
 }

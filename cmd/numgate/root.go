@@ -34,6 +34,6 @@ func newRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Comman
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(e.serveCmd(), e.clientsCmd(), e.verifyCmd(), e.virtualNumbersCmd())
+	root.AddCommand(e.serveCmd(), e.clientsCmd(), e.keysCmd(), e.verifyCmd(), e.virtualNumbersCmd())
 	return root
 }

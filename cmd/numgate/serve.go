@@ -34,7 +34,7 @@ func (e *env) serveCmd() *cobra.Command {
 data in ./numgate-data (SQLite), identifies devices with the virtual operator
 and registers the demo client. Settings come from --config FILE, then
 NUMGATE_* environment variables, then flags. SIGTERM or Ctrl-C stops it;
-SIGHUP re-reads the static bindings file at once.`,
+SIGHUP re-reads the static bindings file and the signing keys at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Caught from the start: a SIGHUP during start-up (a deploy

@@ -65,7 +65,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 
 // serveJWKS serves GET /jwks: the public signing keys.
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	writePublicJSON(w, s.keys.PublicJWKS())
+	writePublicJSON(w, s.keys.Load().PublicJWKS())
 }
 
 // writePublicJSON writes a cacheable public document, indented for people.

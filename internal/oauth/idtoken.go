@@ -44,7 +44,7 @@ func idTokenAlg(c store.Client) jose.SignatureAlgorithm {
 // mintIDToken signs an ID token for a client. sub is already pairwise.
 func (s *Server) mintIDToken(c store.Client, sub, nonce, accessToken string, authTime, now time.Time) (string, error) {
 	alg := idTokenAlg(c)
-	signer, err := s.keys.signer(alg)
+	signer, err := s.keys.Load().signer(alg)
 	if err != nil {
 		return "", err
 	}

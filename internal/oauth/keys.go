@@ -78,6 +78,44 @@ func LoadOrCreateKeys(path string) (*Keys, error) {
 	return k, nil
 }
 
+// LoadKeys reads the signing keys from an existing key file (see
+// LoadOrCreateKeys); a missing file is an error wrapping fs.ErrNotExist.
+func LoadKeys(path string) (*Keys, error) { return loadKeys(path) }
+
+// RotateKeyFile gives the key file at path a fresh RSA-2048 and P-256 pair
+// as its signing keys, keeps the pair that signed until now published (ID
+// tokens it signed stay verifiable, for their at most 300 s), and drops any
+// older keys. The file is replaced atomically with 0600 permissions. A
+// running server signs with the new keys once it reloads the file (Reload,
+// SIGHUP, or a restart); relying parties fetch the JWKS again when they
+// meet the new kid. It returns the new Keys.
+func RotateKeyFile(path string) (*Keys, error) {
+	old, err := loadKeys(path)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := GenerateKeys()
+	if err != nil {
+		return nil, err
+	}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{fresh.rsa, fresh.ec, old.rsa, old.ec}}
+	k, err := keysFromSet(set)
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("oauth: encode keys: %w", err)
+	}
+	if err := replaceFile(path, append(data, '\n')); err != nil {
+		return nil, fmt.Errorf("oauth: write keys: %w", err)
+	}
+	return k, nil
+}
+
+// SigningKIDs returns the kids of the RS256 and the ES256 signing key.
+func (k *Keys) SigningKIDs() (rs256, es256 string) { return k.rsa.KeyID, k.ec.KeyID }
+
 // PublicJWKS returns the public keys, as served at the jwks_uri.
 func (k *Keys) PublicJWKS() jose.JSONWebKeySet {
 	out := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, len(k.public.Keys))}
@@ -184,6 +222,38 @@ func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
 		return nil, errors.New("need an RS256 RSA key and an ES256 P-256 key")
 	}
 	return k, nil
+}
+
+// replaceFile replaces the file at path with data, atomically (a synced
+// temporary file renamed over it, then the directory synced), with 0600
+// permissions.
+func replaceFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".keys-*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		return err
+	}
+	return nil
 }
 
 // writeNewFile writes data to a fresh file at path with 0600 permissions,

@@ -149,3 +149,59 @@ func TestLoadKeysRejectsUnusableSets(t *testing.T) {
 		t.Errorf("%d keys published, want 3", got)
 	}
 }
+
+// TestRotateKeyFile: a rotation signs with a fresh pair, keeps the pair
+// that signed until then published, and drops older ones; the file stays
+// 0600 and loads again. A broken file is left as it is.
+func TestRotateKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	first, err := oauth.LoadOrCreateKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs1, es1 := first.SigningKIDs()
+	second, err := oauth.RotateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs2, es2 := second.SigningKIDs()
+	if rs2 == rs1 || es2 == es1 {
+		t.Fatalf("rotation kept the signing kids %s %s", rs2, es2)
+	}
+	published := func(k *oauth.Keys) []string {
+		var out []string
+		for _, j := range k.PublicJWKS().Keys {
+			out = append(out, j.KeyID)
+		}
+		return out
+	}
+	if got := published(second); !slices.Equal(got, []string{rs2, es2, rs1, es1}) {
+		t.Errorf("after one rotation, published %v; want the new pair then the old", got)
+	}
+	third, err := oauth.RotateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs3, es3 := third.SigningKIDs()
+	if got := published(third); !slices.Equal(got, []string{rs3, es3, rs2, es2}) {
+		t.Errorf("after two rotations, published %v; want the newest pair and the one before only", got)
+	}
+	loaded, err := oauth.LoadKeys(path)
+	if err != nil || !slices.Equal(published(loaded), published(third)) {
+		t.Errorf("the rotated file loads as %v (%v), want %v", published(loaded), err, published(third))
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode after rotation: %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+
+	broken := filepath.Join(t.TempDir(), "keys.json")
+	if err := os.WriteFile(broken, []byte(`{"keys": 1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oauth.RotateKeyFile(broken); err == nil {
+		t.Error("rotating a broken key file: no error")
+	}
+	if b, _ := os.ReadFile(broken); string(b) != `{"keys": 1}` {
+		t.Errorf("a failed rotation changed the file: %s", b)
+	}
+}

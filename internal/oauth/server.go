@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/numgate/numgate/internal/core"
@@ -87,7 +88,7 @@ type Server struct {
 
 	store    store.Store
 	core     *core.Service
-	keys     *Keys
+	keys     atomic.Pointer[Keys] // swapped by SetKeys
 	conn     func(r *http.Request) network.Connection
 	subject  func(deviceNumber, clientID string) string
 	now      func() time.Time
@@ -146,7 +147,6 @@ func New(cfg Config) (*Server, error) {
 		jwksURL:      cfg.Issuer + "/jwks",
 		store:        cfg.Store,
 		core:         cfg.Core,
-		keys:         cfg.Keys,
 		conn:         cfg.Connection,
 		subject:      cfg.Subject,
 		now:          cfg.Now,
@@ -155,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 		atLife:       cfg.AccessTokenLifetime,
 		scopes:       cfg.Scopes,
 	}
+	s.keys.Store(cfg.Keys)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -182,6 +183,14 @@ func New(cfg Config) (*Server, error) {
 
 // Issuer returns the server's issuer identifier.
 func (s *Server) Issuer() string { return s.issuer }
+
+// SetKeys replaces the signing keys (after RotateKeyFile, on a reload):
+// ID tokens are signed and the JWKS served with k from now on.
+func (s *Server) SetKeys(k *Keys) {
+	if k != nil {
+		s.keys.Store(k)
+	}
+}
 
 // Mount registers the server's endpoints on mux, under the issuer's path:
 // GET /.well-known/openid-configuration, GET /jwks, GET and POST /authorize,

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/dialect/dialecttest"
@@ -396,4 +398,69 @@ func (s *closeWatch) DueReports(ctx context.Context, now time.Time, limit int) (
 		return nil, err
 	}
 	return s.Store.DueReports(ctx, now, limit)
+}
+
+// TestReloadSwitchesSigningKeys: after `numgate keys rotate` and a reload
+// (SIGHUP), ID tokens carry the new key's kid and the JWKS publishes the
+// new keys and the previous ones.
+func TestReloadSwitchesSigningKeys(t *testing.T) {
+	g := startGateway(t, nil)
+	idTokenKID := func() string {
+		t.Helper()
+		c := g.demo()
+		ctx := t.Context()
+		d, err := c.Discover(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ar := client.NewAuthRequest("tel:+99012345678", "openid", "number-verification:verify")
+		code, err := c.OpenAsDevice(ctx, c.AuthorizeURL(d.AuthorizationEndpoint, ar), ar.State)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := c.Exchange(ctx, d.TokenEndpoint, code, ar.PKCE.Verifier)
+		if err != nil || tok.IDToken == "" {
+			t.Fatalf("token: %+v, %v; want an ID token", tok, err)
+		}
+		jws, err := jose.ParseSigned(tok.IDToken, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jws.Signatures[0].Header.KeyID
+	}
+	jwks := func() []string {
+		t.Helper()
+		resp, err := http.Get(g.URL + "/jwks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var set jose.JSONWebKeySet
+		if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range set.Keys {
+			out = append(out, k.KeyID)
+		}
+		return out
+	}
+	before := idTokenKID()
+	k, err := oauth.RotateKeyFile(filepath.Join(g.Config.Data, server.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := idTokenKID(); got != before {
+		t.Fatalf("signing with %s before the reload, want still %s", got, before)
+	}
+	if err := g.Server.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := k.SigningKIDs()
+	if got := idTokenKID(); got != rs {
+		t.Errorf("after the reload the ID token's kid is %s, want the new %s", got, rs)
+	}
+	if got := jwks(); len(got) != 4 || !slices.Contains(got, rs) || !slices.Contains(got, before) {
+		t.Errorf("JWKS after the reload: %v; want the new and the previous pair", got)
+	}
 }

@@ -183,7 +183,8 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 	}
 	resolver := httpx.NewAddrResolver(prefixes)
 	conn := func(r *http.Request) network.Connection { return resolver.Connection(r, s.now()) }
-	keys, err := oauth.LoadOrCreateKeys(filepath.Join(cfg.Data, "signing-keys.json"))
+	keyFile := filepath.Join(cfg.Data, KeyFile)
+	keys, err := oauth.LoadOrCreateKeys(keyFile)
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
@@ -197,6 +198,14 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 		return err
 	}
 	demoRedirects := []string{client.DemoRedirectURI, cfg.IssuerURL() + web.CallbackPath}
+	s.reloaders = append(s.reloaders, func() error { // after `numgate keys rotate`
+		k, err := oauth.LoadKeys(keyFile)
+		if err != nil {
+			return fmt.Errorf("signing keys: %w", err)
+		}
+		s.oauth.SetKeys(k)
+		return nil
+	})
 	if cfg.DemoClientEnabled() {
 		if err := s.ensureDemoClient(ctx, demoRedirects); err != nil {
 			return err
@@ -310,10 +319,13 @@ func (s *Server) identifiers(extra map[string]network.Identifier) (network.Ident
 	return chain, nil
 }
 
-// Reload re-reads the files the gateway serves from (the static bindings)
-// now, without waiting for their change to be noticed: `numgate serve` does
-// it on SIGHUP. A file that fails keeps its previous contents; the errors
-// are returned together.
+// KeyFile is the name of the signing key file in the data directory.
+const KeyFile = "signing-keys.json"
+
+// Reload re-reads the files the gateway serves from (the static bindings,
+// the signing keys) now, without waiting for a change to be noticed:
+// `numgate serve` does it on SIGHUP. A file that fails keeps its previous
+// contents; the errors are returned together.
 func (s *Server) Reload() error {
 	var errs []error
 	for _, r := range s.reloaders {
