@@ -72,25 +72,64 @@ func benchFlow(b *testing.B, scope string, opts server.Options) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
 }
 
+// BenchmarkFlowParallel is BenchmarkFlow under concurrent load: 8
+// verifications in flight per CPU, as a gateway serving many devices at
+// once sees them (the store's single SQLite writer serialises their
+// writes). Compare with BenchmarkBaselineParallel.
+func BenchmarkFlowParallel(b *testing.B) {
+	g := startGateway(b, nil)
+	pk := client.NewPKCE()
+	authURL := g.URL + "/authorize?" + url.Values{
+		"response_type": {"code"}, "client_id": {client.DemoClientID}, "redirect_uri": {client.DemoRedirectURI},
+		"scope": {"dpv:FraudPreventionAndDetection number-verification:verify"}, "state": {"s"},
+		"code_challenge": {pk.Challenge}, "code_challenge_method": {"S256"}, "login_hint": {"tel:+99012345678"},
+	}.Encode()
+	benchParallel(b, func(hc *http.Client) {
+		code := authorizeOnce(b, hc, authURL)
+		tok := tokenOnce(b, hc, g.URL+"/token", code, pk.Verifier)
+		if !verifyOnce(b, hc, g.URL+"/number-verification/v2/verify", tok) {
+			b.Error("not verified")
+		}
+	})
+}
+
+// BenchmarkBaselineParallel is BenchmarkBaseline under the same concurrent
+// load as BenchmarkFlowParallel.
+func BenchmarkBaselineParallel(b *testing.B) {
+	srv := httptest.NewServer(baselineMux())
+	defer srv.Close()
+	authURL := srv.URL + "/authorize?state=s&client_id=x"
+	benchParallel(b, func(hc *http.Client) {
+		code := authorizeOnce(b, hc, authURL)
+		tok := tokenOnce(b, hc, srv.URL+"/token", code, "v")
+		if !verifyOnce(b, hc, srv.URL+"/verify", tok) {
+			b.Error("not verified")
+		}
+	})
+}
+
+// benchParallel runs one verification per iteration from 8 goroutines per
+// CPU, each with its own keep-alive connections.
+func benchParallel(b *testing.B, verification func(*http.Client)) {
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	cpu0 := cputime.Process()
+	b.RunParallel(func(pb *testing.PB) {
+		hc := noRedirects()
+		hc.Transport = &http.Transport{MaxIdleConnsPerHost: 4}
+		for pb.Next() {
+			verification(hc)
+		}
+	})
+	reportCPU(b, cpu0)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
+}
+
 // BenchmarkBaseline: the same three round trips to handlers that do only
 // what HTTP and JSON require.
 func BenchmarkBaseline(b *testing.B) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, client.DemoRedirectURI+"?code=c&state="+url.QueryEscape(r.URL.Query().Get("state")), http.StatusFound)
-	})
-	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "t", "token_type": "Bearer", "expires_in": 300})
-	})
-	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
-		var v map[string]string
-		_ = json.NewDecoder(r.Body).Decode(&v)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]bool{"devicePhoneNumberVerified": true})
-	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(baselineMux())
 	defer srv.Close()
 	hc := noRedirects()
 	authURL := srv.URL + "/authorize?state=s&client_id=x"
@@ -106,6 +145,27 @@ func BenchmarkBaseline(b *testing.B) {
 	}
 	reportCPU(b, cpu0)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
+}
+
+// baselineMux answers the flow's three requests doing only what HTTP and
+// JSON require.
+func baselineMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, client.DemoRedirectURI+"?code=c&state="+url.QueryEscape(r.URL.Query().Get("state")), http.StatusFound)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "t", "token_type": "Bearer", "expires_in": 300})
+	})
+	mux.HandleFunc("POST /verify", func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]string
+		_ = json.NewDecoder(r.Body).Decode(&v)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]bool{"devicePhoneNumberVerified": true})
+	})
+	return mux
 }
 
 // reportCPU reports the process's CPU time per iteration since cpu0, when
