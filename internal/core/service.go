@@ -361,12 +361,21 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 		return store.Attempt{}, err
 	}
 
-	who, ierr := s.identify(ctx, conn, seen.ClaimedNumber)
-	decided, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
+	// From here the attempt is device_seen: only this request decides it
+	// (a retry waits for it, see awaitDecision). The device going away must
+	// not stop that: its request's cancellation would decide the attempt
+	// operator_unavailable, or fail the decision's write and leave the
+	// attempt undecided until its deadline, for the retry and the backend
+	// alike. The identification timeout and the grace bound it instead, as
+	// they bound the wait of the sweeps and of a retry.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout+identifyGrace)
+	defer cancel()
+	who, ierr := s.identify(dctx, conn, seen.ClaimedNumber)
+	decided, err := s.update(dctx, id, func(a store.Attempt) (store.Attempt, error) {
 		if State(a.State) != StateDeviceSeen {
 			return a, ErrWrongState
 		}
-		return s.decide(ctx, a, who, ierr), nil
+		return s.decide(dctx, a, who, ierr), nil
 	})
 	if err == nil {
 		s.metrics.decide(decided.Dialect, decided.Outcome)

@@ -627,3 +627,50 @@ func TestDeviceArrivedTwiceAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// ctxNetwork answers like testNet once its gate opens, or gives up (as
+// every real identifier does) when its context ends first.
+type ctxNetwork struct {
+	asked, gate chan struct{}
+}
+
+func (g ctxNetwork) Identify(ctx context.Context, c network.Connection) (network.Identity, error) {
+	g.asked <- struct{}{}
+	select {
+	case <-g.gate:
+		return testNet.Identify(ctx, c)
+	case <-ctx.Done():
+		return network.Identity{}, errors.Join(network.ErrUnavailable, ctx.Err())
+	}
+}
+
+// TestDeviceGoneWhileIdentified: a device whose request goes away while the
+// network is being asked (a browser that gives up, a double tap that
+// cancels the first request) does not leave the attempt undecided, nor
+// decided by the disconnect: the network's answer decides it, and the
+// device's retry and the backend see that answer.
+func TestDeviceGoneWhileIdentified(t *testing.T) {
+	nw := ctxNetwork{asked: make(chan struct{}), gate: make(chan struct{})}
+	svc, _, _ := newService(t, nw, func(c *core.Config, _ *clock) {
+		c.IdentifyTimeout = 10 * time.Second // a loaded machine must not time the network out
+	})
+	a, err := svc.Start(context.Background(), core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: "+31612345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "ua")
+		done <- err
+	}()
+	<-nw.asked
+	cancel() // the device's connection closes
+	time.Sleep(20 * time.Millisecond)
+	close(nw.gate) // the network answers
+	<-done
+	got, err := svc.Get(context.Background(), a.ID)
+	if err != nil || got.State != string(core.StateDecided) || got.Outcome != string(core.OutcomeMatch) {
+		t.Fatalf("after the device went away: %s %q (%v), want decided match", got.State, got.Outcome, err)
+	}
+}
