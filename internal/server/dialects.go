@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -190,32 +191,44 @@ func (s *Server) expireDue(ctx context.Context) {
 
 // report hands one ended attempt to its dialect's reporter, and logs a
 // failure. An attempt of a dialect without a reporter is logged: its mark
-// stays, and so does the attempt.
+// stays, and so does the attempt. A report that cannot be made past the
+// attempts' retention is abandoned, but a reporter is always tried first:
+// an attempt ends after its deadline (an expiry, a report lost to a
+// crash), and with a short retention (attempts.retain: 0) its report would
+// otherwise be abandoned before it was ever made.
 func (s *Server) report(ctx context.Context, a store.Attempt) {
-	if !a.ReportAt.IsZero() && s.now().After(a.Deadline.Add(s.cfg.Attempts.Retain.D())) {
-		// Failing for as long as attempts are kept: give up, and drop what
-		// the report needed (a number, a token) with it.
-		s.log.Error("report abandoned: it kept failing for the attempts' retention", "dialect", a.Dialect, "attempt", a.ID)
-		if err := s.core.AbandonReport(ctx, a.ID); err != nil && ctx.Err() == nil {
-			s.log.Warn("abandoning a report", "attempt", a.ID, "error", err)
-		}
-		return
-	}
 	report, ok := s.reporters[a.Dialect]
 	if !ok {
-		if !a.ReportAt.IsZero() {
+		if !a.ReportAt.IsZero() && !s.abandonReport(ctx, a, errors.New("its dialect has no reporter")) {
 			s.log.Warn("an attempt is due for a report, and its dialect has no reporter", "dialect", a.Dialect, "attempt", a.ID)
 		}
 		return
 	}
-	if err := report(ctx, a); err != nil && ctx.Err() == nil {
-		s.log.Warn("reporting an ended attempt failed; retried in a minute", "dialect", a.Dialect, "attempt", a.ID, "error", err)
-		if !a.ReportAt.IsZero() {
-			// Out of the head of the queue: DueReports answers oldest first,
-			// and a page of failing reports must not hide the ones behind.
-			if err := s.core.RetryReport(ctx, a.ID, reportRetry); err != nil && ctx.Err() == nil {
-				s.log.Warn("postponing a failed report", "attempt", a.ID, "error", err)
-			}
+	err := report(ctx, a)
+	if err == nil || ctx.Err() != nil || s.abandonReport(ctx, a, err) {
+		return
+	}
+	s.log.Warn("reporting an ended attempt failed; retried in a minute", "dialect", a.Dialect, "attempt", a.ID, "error", err)
+	if !a.ReportAt.IsZero() {
+		// Out of the head of the queue: DueReports answers oldest first,
+		// and a page of failing reports must not hide the ones behind.
+		if err := s.core.RetryReport(ctx, a.ID, reportRetry); err != nil && ctx.Err() == nil {
+			s.log.Warn("postponing a failed report", "attempt", a.ID, "error", err)
 		}
 	}
+}
+
+// abandonReport gives up the report of marked attempt a, which failed with
+// err, once it has failed for as long as attempts are kept, and drops what
+// the report needed (a number, a token) with it. It reports whether it gave
+// up.
+func (s *Server) abandonReport(ctx context.Context, a store.Attempt, err error) bool {
+	if a.ReportAt.IsZero() || !s.now().After(a.Deadline.Add(s.cfg.Attempts.Retain.D())) {
+		return false
+	}
+	s.log.Error("report abandoned: it kept failing for the attempts' retention", "dialect", a.Dialect, "attempt", a.ID, "error", err)
+	if err := s.core.AbandonReport(ctx, a.ID); err != nil && ctx.Err() == nil {
+		s.log.Warn("abandoning a report", "attempt", a.ID, "error", err)
+	}
+	return true
 }

@@ -88,12 +88,18 @@ func TestSweepFailingReportsDoNotBlock(t *testing.T) {
 		t.Errorf("a minute later: %d tries of failing reports, want each tried again (%d)", failed, 2*sweepBatch)
 	}
 
-	// Failing for the whole retention: given up, the data that held the
-	// notification target dropped, garbage-collected like any attempt.
+	// Failing for the whole retention: tried a last time, then given up,
+	// the data that held the notification target dropped,
+	// garbage-collected like any attempt.
 	advance(retain)
 	s.expireDue(ctx)
-	if failed != 2*sweepBatch {
-		t.Errorf("past the retention: %d more tries, want none", failed-2*sweepBatch)
+	if failed != 3*sweepBatch {
+		t.Errorf("past the retention: %d more tries, want each tried a last time", failed-2*sweepBatch)
+	}
+	advance(reportRetry)
+	s.expireDue(ctx)
+	if failed != 3*sweepBatch {
+		t.Errorf("after giving up: %d more tries, want none", failed-3*sweepBatch)
 	}
 	if due, err := svc.DueReports(ctx, 10); err != nil || len(due) != 0 {
 		t.Fatalf("past the retention: %d reports still due (%v), want none", len(due), err)
@@ -101,5 +107,57 @@ func TestSweepFailingReportsDoNotBlock(t *testing.T) {
 	res, err := st.GarbageCollect(ctx, clk(), retain)
 	if err != nil || res.Attempts != sweepBatch+1 {
 		t.Errorf("garbage collection: %+v (%v), want all %d attempts removed", res, err, sweepBatch+1)
+	}
+}
+
+// TestSweepReportsBeforeAbandoning: a report is abandoned only once it
+// failed past the retention, never before it was tried: with a retention
+// of zero (attempts.retain: 0, keep nothing for audit) an expiry is found
+// past its deadline, hence past the retention, and must still be reported.
+func TestSweepReportsBeforeAbandoning(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	svc, err := core.NewService(core.Config{Store: st, Identifier: nobody{}, Pseudonymizer: p, Now: clk, Lifetime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "working", Report: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "failing", Report: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tried := map[string]int{}
+	s := &Server{core: svc, log: slog.New(slog.DiscardHandler), now: clk, reporters: map[string]reporter{
+		"failing": func(_ context.Context, a store.Attempt) error { tried[a.ID]++; return errors.New("outbox down") },
+		"working": func(ctx context.Context, a store.Attempt) error {
+			tried[a.ID]++
+			_, err := svc.Reported(ctx, a.ID, nil)
+			return err
+		},
+	}}
+	s.cfg.Attempts.Retain = 0
+
+	advance(time.Minute + 5*time.Second) // past the deadline: expired by the sweep
+	s.expireDue(ctx)
+	if tried[good.ID] != 1 || tried[bad.ID] != 1 {
+		t.Fatalf("reports tried %v, want each once: an expiry abandoned untried is never reported", tried)
+	}
+	if due, err := svc.DueReports(ctx, 10); err != nil || len(due) != 0 {
+		t.Fatalf("%d reports still due (%v): one that failed past the retention is abandoned", len(due), err)
 	}
 }
