@@ -330,7 +330,8 @@ func (s *Service) DueReports(ctx context.Context, limit int) ([]store.Attempt, e
 // it is; on one whose device arrived a moment ago and is still being
 // identified (the same device's other request, on this replica or another)
 // it waits for that decision (see awaitDecision). A device arriving after
-// the deadline gets ErrExpired.
+// the deadline gets ErrExpired, as does one whose network answered too
+// late to count (the attempt expired meanwhile).
 func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Connection, userAgent string) (store.Attempt, error) {
 	seen, err := s.update(ctx, id, func(a store.Attempt) (store.Attempt, error) {
 		switch State(a.State) {
@@ -372,7 +373,13 @@ func (s *Service) DeviceArrived(ctx context.Context, id string, conn network.Con
 	defer cancel()
 	who, ierr := s.identify(dctx, conn, seen.ClaimedNumber)
 	decided, err := s.update(dctx, id, func(a store.Attempt) (store.Attempt, error) {
-		if State(a.State) != StateDeviceSeen {
+		switch State(a.State) {
+		case StateDeviceSeen:
+		case StateExpired:
+			// The answer came after the identification's time, and the
+			// sweep or a reader expired the attempt: the device is late.
+			return a, ErrExpired
+		default:
 			return a, ErrWrongState
 		}
 		return s.decide(dctx, a, who, ierr), nil

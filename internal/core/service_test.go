@@ -674,3 +674,31 @@ func TestDeviceGoneWhileIdentified(t *testing.T) {
 		t.Fatalf("after the device went away: %s %q (%v), want decided match", got.State, got.Outcome, err)
 	}
 }
+
+// TestDeviceArrivedExpiredMeanwhile: when the network's answer comes too
+// late to count (the sweep expired the attempt once the identification's
+// time was up), the device gets ErrExpired, as a late device does, not an
+// internal error.
+func TestDeviceArrivedExpiredMeanwhile(t *testing.T) {
+	var svc *core.Service
+	var clk *clock
+	late := network.IdentifierFunc(func(ctx context.Context, c network.Connection) (network.Identity, error) {
+		clk.Add(2 * time.Minute) // past the deadline and the identification's time
+		if x, err := svc.ExpireDue(context.Background(), 10); err != nil || len(x) != 1 {
+			t.Errorf("ExpireDue while identified: %d (%v)", len(x), err)
+		}
+		return testNet.Identify(ctx, c)
+	})
+	svc, clk, _ = newService(t, late)
+	ctx := context.Background()
+	a, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "test", ClaimedNumber: "+31612345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DeviceArrived(ctx, a.ID, conn("10.0.0.1"), "ua"); !errors.Is(err, core.ErrExpired) {
+		t.Fatalf("DeviceArrived on an attempt expired meanwhile: %v, want ErrExpired", err)
+	}
+	if got, _ := svc.Get(ctx, a.ID); got.State != string(core.StateExpired) {
+		t.Fatalf("state %s, want expired", got.State)
+	}
+}
