@@ -395,12 +395,14 @@ func (s *Server) Close() error { return s.store.Close() }
 func (s *Server) collectGarbage(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var forgotTo time.Time // the first pass covers every deadline
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		forgotTo = s.forgetUntaken(ctx, forgotTo, s.now())
 		res, err := s.store.GarbageCollect(ctx, s.now(), s.cfg.Attempts.Retain.D())
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("garbage collection", "error", err)
@@ -410,6 +412,36 @@ func (s *Server) collectGarbage(ctx context.Context) {
 			s.log.Debug("garbage collected", "grants", res.Grants, "attempts", res.Attempts, "deliveries", res.Deliveries)
 		}
 	}
+}
+
+// forgetDeviceNumberAfter is how long after its deadline a decided attempt
+// whose result nobody took keeps the device's number: longer than any
+// dialect may still need it (a CAMARA access token, at most 300 s, may be
+// issued up to a code's lifetime after the deadline). The attempt itself
+// stays until garbage collection (attempts.retain), without the number.
+const forgetDeviceNumberAfter = 10 * time.Minute
+
+// forgetUntaken clears the device number of decided attempts whose result
+// was never taken and whose deadline is in [from, now -
+// forgetDeviceNumberAfter), and returns where the next pass starts: the
+// number is kept only while the flow needs it, not until the attempt is
+// collected a day later. On failure the same window is tried again.
+func (s *Server) forgetUntaken(ctx context.Context, from, now time.Time) time.Time {
+	to := now.Add(-forgetDeviceNumberAfter)
+	if !to.After(from) {
+		return from
+	}
+	n, err := s.store.ForgetDeviceNumbers(ctx, from, to)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("forgetting untaken device numbers", "error", err)
+		}
+		return from
+	}
+	if n > 0 {
+		s.log.Debug("device numbers of untaken results forgotten", "attempts", n)
+	}
+	return to
 }
 
 // ensureDemoClient registers the documented demo client with the redirect

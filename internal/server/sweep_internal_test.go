@@ -161,3 +161,50 @@ func TestSweepReportsBeforeAbandoning(t *testing.T) {
 		t.Fatalf("%d reports still due (%v): one that failed past the retention is abandoned", len(due), err)
 	}
 }
+
+// TestForgetUntakenDeviceNumbers: a decided attempt whose result nobody
+// took (a CAMARA token never used at /verify) keeps the device's number
+// only until forgetDeviceNumberAfter past its deadline, not until the
+// attempt is collected a day later; the passes walk the deadlines in
+// windows without skipping any.
+func TestForgetUntakenDeviceNumbers(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, sqlite.MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := &Server{store: st, log: slog.New(slog.DiscardHandler)}
+	deadline := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for i, id := range []string{"early", "late"} {
+		a := store.Attempt{ID: id, ClientID: "c", Dialect: "camara", State: "decided", Outcome: "identified",
+			DeviceNumber: "+99012345678", DeviceHash: "h1:aa", CreatedAt: deadline, UpdatedAt: deadline,
+			Deadline: deadline.Add(time.Duration(i) * time.Minute)}
+		if err := st.CreateAttempt(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	number := func(id string) string {
+		a, err := st.GetAttempt(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.DeviceNumber
+	}
+	var from time.Time
+	from = s.forgetUntaken(ctx, from, deadline.Add(forgetDeviceNumberAfter-time.Second))
+	if number("early") == "" || number("late") == "" {
+		t.Fatal("a device number forgotten before its time")
+	}
+	from = s.forgetUntaken(ctx, from, deadline.Add(forgetDeviceNumberAfter+30*time.Second))
+	if number("early") != "" || number("late") == "" {
+		t.Fatalf("after the first window: early %q, late %q; want only early forgotten", number("early"), number("late"))
+	}
+	s.forgetUntaken(ctx, from, deadline.Add(forgetDeviceNumberAfter+2*time.Minute))
+	if number("late") != "" {
+		t.Fatal("the next window skipped an attempt")
+	}
+	if a, _ := st.GetAttempt(ctx, "late"); a.Outcome != "identified" || a.DeviceHash != "h1:aa" || a.State != "decided" {
+		t.Errorf("forgetting changed more than the number: %+v", a)
+	}
+}

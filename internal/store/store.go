@@ -179,6 +179,11 @@ type Store interface {
 	// still to be reported (ReportAt set).
 	GarbageCollect(ctx context.Context, now time.Time, retain time.Duration) (GCResult, error)
 
+	// ForgetDeviceNumbers clears the device number of the attempts still
+	// decided (their result was never taken) whose deadline is in [from,
+	// to), and returns how many. Outcome and device hash stay.
+	ForgetDeviceNumbers(ctx context.Context, from, to time.Time) (int64, error)
+
 	// Ping reports whether the backend answers a query now (readiness: the
 	// database file is readable, the PostgreSQL server reachable).
 	Ping(ctx context.Context) error

@@ -37,6 +37,10 @@ ORDER BY deadline, id LIMIT $2`
 WHERE report_at IS NOT NULL AND state NOT IN ('created', 'device_seen') AND report_at <= $1
 ORDER BY report_at, id LIMIT $2`
 	sqlGCGrants = `DELETE FROM grants WHERE expires_at <= $1`
+	// sqlForgetDeviceNumbers walks the attempts_deadline index over one
+	// window of deadlines.
+	sqlForgetDeviceNumbers = `UPDATE attempts SET device_number = ''
+WHERE deadline >= $1 AND deadline < $2 AND state = 'decided' AND device_number <> ''`
 	// sqlGCAttempts keeps an attempt whose end is still to be reported.
 	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < $1 AND report_at IS NULL`
 	// sqlGCDeliveries removes ended deliveries; index deliveries_ended.
@@ -218,6 +222,16 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time, retain time.D
 		return store.GCResult{}, fmt.Errorf("postgres: garbage collect: %w", err)
 	}
 	return r, nil
+}
+
+// ForgetDeviceNumbers clears the device number of decided attempts whose
+// deadline is in [from, to).
+func (s *Store) ForgetDeviceNumbers(ctx context.Context, from, to time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, sqlForgetDeviceNumbers, from, to)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: forget device numbers: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 func scanAttempt(row pgx.Row) (store.Attempt, error) {

@@ -44,6 +44,10 @@ ORDER BY deadline, id LIMIT ?`
 	sqlDueReports = `SELECT ` + attemptCols + ` FROM attempts
 WHERE report_at IS NOT NULL AND state NOT IN ('created', 'device_seen') AND report_at <= ?
 ORDER BY report_at, id LIMIT ?`
+	// sqlForgetDeviceNumbers walks the attempts_deadline index over one
+	// window of deadlines.
+	sqlForgetDeviceNumbers = `UPDATE attempts SET device_number = ''
+WHERE deadline >= ? AND deadline < ? AND state = 'decided' AND device_number <> ''`
 	// sqlGCAttempts keeps an attempt whose end is still to be reported.
 	sqlGCAttempts = `DELETE FROM attempts WHERE deadline < ? AND report_at IS NULL`
 	// sqlGCDeliveries removes ended deliveries; index deliveries_ended.
@@ -216,6 +220,27 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time, retain time.D
 	}
 	s.ck.wrote()
 	return r, nil
+}
+
+// ForgetDeviceNumbers clears the device number of decided attempts whose
+// deadline is in [from, to), in one statement on the writer.
+func (s *Store) ForgetDeviceNumbers(ctx context.Context, from, to time.Time) (int64, error) {
+	var n int64
+	err := s.wr.hold(ctx, func(ctx context.Context) error {
+		res, err := s.forgetDeviceNumbers.ExecContext(ctx, unixMicro(from), unixMicro(to))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: forget device numbers: %w", err)
+	}
+	if n > 0 {
+		s.ck.wrote()
+	}
+	return n, nil
 }
 
 func scanAttempt(sc scanner) (store.Attempt, error) {

@@ -45,6 +45,7 @@ type Store struct {
 	deleteGrant, redeemGrant                           *sql.Stmt
 	expiredGrants, expiredGrantsAfter, gcGrant         *sql.Stmt
 	gcAttempts, gcDeliveries                           *sql.Stmt
+	forgetDeviceNumbers                                *sql.Stmt
 	enqueue, claim, recordTry, getDelivery             *sql.Stmt
 
 	closeOnce sync.Once
@@ -230,6 +231,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{r, &s.expiredGrantsAfter, sqlExpiredGrantsAfter},
 		{w, &s.gcGrant, sqlGCGrant},
 		{w, &s.gcAttempts, sqlGCAttempts},
+		{w, &s.forgetDeviceNumbers, sqlForgetDeviceNumbers},
 		{w, &s.gcDeliveries, sqlGCDeliveries},
 		{w, &s.enqueue, sqlEnqueue},
 		{w, &s.claim, sqlClaim},

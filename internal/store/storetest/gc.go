@@ -13,6 +13,46 @@ var gcTests = []test{
 	{"Empty", testGCEmpty},
 	{"ManyGrants", testGCManyGrants},
 	{"Deliveries", testGCDeliveries},
+	{"ForgetDeviceNumbers", testForgetDeviceNumbers},
+}
+
+// testForgetDeviceNumbers: only decided attempts (result never taken) with
+// a deadline in [from, to) lose their device number; outcome and hash stay,
+// and nothing else changes.
+func testForgetDeviceNumbers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	from, to := base, base.Add(time.Hour)
+	mk := func(id, state, number string, deadline time.Time) store.Attempt {
+		a := newAttempt(id)
+		a.State, a.Outcome, a.DeviceNumber, a.DeviceHash, a.Deadline = state, "match", number, "h1:77aa", deadline
+		must(t, "CreateAttempt", s.CreateAttempt(ctx, a))
+		return a
+	}
+	forgotten := mk("att-untaken", "decided", "+15550100124", base.Add(time.Minute))
+	kept := []store.Attempt{
+		mk("att-at-to", "decided", "+15550100125", to), // the window is half-open
+		mk("att-before", "decided", "+15550100126", base.Add(-time.Second)),
+		mk("att-consumed", "consumed", "+15550100127", base.Add(time.Minute)),
+		mk("att-open", "device_seen", "+15550100128", base.Add(time.Minute)),
+	}
+	n, err := s.ForgetDeviceNumbers(ctx, from, to)
+	must(t, "ForgetDeviceNumbers", err)
+	if n != 1 {
+		t.Errorf("ForgetDeviceNumbers = %d, want 1", n)
+	}
+	got, err := s.GetAttempt(ctx, forgotten.ID)
+	must(t, "GetAttempt", err)
+	want := forgotten
+	want.DeviceNumber = ""
+	wantEqual(t, "the untaken attempt", got, want)
+	for _, k := range kept {
+		got, err := s.GetAttempt(ctx, k.ID)
+		must(t, "GetAttempt", err)
+		wantEqual(t, "attempt "+k.ID, got, k)
+	}
+	if n, err := s.ForgetDeviceNumbers(ctx, from, to); err != nil || n != 0 {
+		t.Errorf("second ForgetDeviceNumbers = %d, %v; want 0", n, err)
+	}
 }
 
 func testGCRemovesExpired(t *testing.T, s store.Store) {
