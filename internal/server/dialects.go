@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -55,7 +56,15 @@ func (s *Server) mountDialects(mux *http.ServeMux, conn func(*http.Request) netw
 	s.runners = append(s.runners, func(ctx context.Context) { _ = s.notifier.Run(ctx) })
 	s.runners = append(s.runners, s.expireAttempts)
 
-	base := s.cfg.IssuerURL()
+	// The dialects are mounted at the root of the issuer's origin, as the
+	// CAMARA API is (only the OAuth server and the playground follow an
+	// issuer's path): the URLs they hand out (DQE's device URL, Vonage's
+	// auth_url, KPN's session and polling URIs) must name that root, or an
+	// issuer with a path (https://host/nv) sends every device to a 404.
+	base, err := origin(s.cfg.IssuerURL())
+	if err != nil {
+		return err
+	}
 	dc := s.cfg.DQE
 	var dqeOperators map[string]dqe.OperatorPolicy
 	if len(dc.Operators) > 0 {
@@ -98,6 +107,15 @@ func (s *Server) mountDialects(mux *http.ServeMux, conn func(*http.Request) netw
 	k.Mount(mux)
 	s.reporters = map[string]reporter{kpn.Dialect: k.Report}
 	return nil
+}
+
+// origin is the scheme and host of the URL u, without its path.
+func origin(u string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("issuer: %w", err)
+	}
+	return p.Scheme + "://" + p.Host, nil
 }
 
 // directory builds the operator directory from the configuration; the

@@ -187,3 +187,36 @@ func TestKPNThroughGateway(t *testing.T) {
 		t.Errorf("expiry webhook %+v, want device_match null and an EXPIRED error", h)
 	}
 }
+
+// TestDialectURLsWithIssuerPath: with an issuer that has a path, the OAuth
+// server moves under it but the dialects stay at the root of the origin,
+// so the URLs they hand out must name that root: DQE's device URL was
+// ISSUER/IDMOBILE/device/…, a 404, and no device could ever be identified.
+func TestDialectURLsWithIssuerPath(t *testing.T) {
+	g := startGateway(t, func(c *config.Config) { c.Issuer = "http://" + c.Listen + "/nv" })
+	resp, err := http.Get(g.URL + "/IDMOBILE/?" + url.Values{
+		"number": {"+99012345678"}, "token": {client.DemoClientSecret}, "name": {"shop"},
+		"licence": {client.DemoClientID}, "scope": {"numVerify"},
+	}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&start)
+	resp.Body.Close()
+	deviceURL, _ := start["url"].(string)
+	if err != nil || deviceURL == "" {
+		t.Fatalf("initiate: %v %v", start, err)
+	}
+	if want := g.URL + "/IDMOBILE/device/"; !strings.HasPrefix(deviceURL, want) {
+		t.Errorf("device URL %s, want it under %s", deviceURL, want)
+	}
+	resp, err = http.Get(deviceURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		t.Errorf("the device's URL %s answers 404", deviceURL)
+	}
+}
