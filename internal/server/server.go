@@ -83,6 +83,8 @@ type Server struct {
 	sweep time.Duration
 	// reloaders re-read the files the gateway serves from (Reload).
 	reloaders []func() error
+	// radius is the RADIUS accounting feed, when configured.
+	radius *radius.Server
 }
 
 // New opens the store (or takes over opts.Store) and assembles the gateway.
@@ -119,6 +121,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *Server, err e
 	// registry briefly (changes by another process show within the TTL).
 	s.store = clientcache.New(st, clientCacheTTL, nil)
 	if err := s.assemble(ctx, opts); err != nil {
+		if s.radius != nil {
+			s.radius.Close() // its write-ahead log is open
+		}
 		return nil, err
 	}
 	return s, nil
@@ -151,11 +156,7 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 			extra = map[string]network.Identifier{}
 		}
 		extra["radius"] = feed.Table()
-		s.runners = append(s.runners, func(ctx context.Context) {
-			if err := feed.Run(ctx); err != nil {
-				s.log.Error("RADIUS accounting feed stopped", "error", err)
-			}
-		})
+		s.radius = feed // its socket is bound by Serve, which fails if it cannot be
 	}
 	ident, err := s.identifiers(extra)
 	if err != nil {
@@ -357,6 +358,21 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	runs := s.runners
+	if s.radius != nil {
+		// Bound before serving HTTP: a gateway whose RADIUS port is taken
+		// must not run on, identifying nobody, with only a log line to say.
+		conn, err := listenUDP(s.cfg.Radius.Listen)
+		if err != nil {
+			return fmt.Errorf("radius: listen: %w", err)
+		}
+		feed := s.radius
+		runs = append(slices.Clip(runs), func(ctx context.Context) {
+			if err := feed.Serve(ctx, conn); err != nil {
+				s.log.Error("RADIUS accounting feed stopped", "error", err)
+			}
+		})
+	}
 	// The background runners (sweeps, webhook delivery, RADIUS) end with
 	// Serve: Close, which closes the store under them, comes after.
 	rctx, cancel := context.WithCancel(ctx)
@@ -365,7 +381,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		cancel()
 		runners.Wait()
 	}()
-	for _, run := range s.runners {
+	for _, run := range runs {
 		runners.Go(func() { run(rctx) })
 	}
 	errc := make(chan error, 1)
@@ -386,9 +402,24 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
-// Close releases the store; call it after Serve has returned (Serve waits
-// for its background work to stop).
-func (s *Server) Close() error { return s.store.Close() }
+// Close releases the store (and the RADIUS feed's log, if Serve never ran
+// it); call it after Serve has returned (Serve waits for its background
+// work to stop).
+func (s *Server) Close() error {
+	if s.radius != nil {
+		_ = s.radius.Close() // a no-op once the feed has served
+	}
+	return s.store.Close()
+}
+
+// listenUDP binds the UDP address addr (HOST:PORT).
+func listenUDP(addr string) (*net.UDPConn, error) {
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return net.ListenUDP("udp", a)
+}
 
 // collectGarbage deletes old records every minute (attempts past their
 // deadline are expired by expireAttempts).
