@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/network"
 	"github.com/numgate/numgate/internal/server"
 )
 
@@ -82,5 +84,65 @@ func TestServeFailsWhenRadiusPortTaken(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("serve: %v", err)
+	}
+}
+
+// TestShutdownWaitsForSlowIdentification: a request in flight when the
+// gateway is told to stop is finished, even when it takes longer than the
+// default 10 s grace because identification.timeout allows it, and the
+// store is not closed under it.
+func TestShutdownWaitsForSlowIdentification(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 11 s")
+	}
+	const slow = 11 * time.Second
+	entered := make(chan struct{}, 1)
+	ids := map[string]network.Identifier{"radius": network.IdentifierFunc(func(ctx context.Context, _ network.Connection) (network.Identity, error) {
+		entered <- struct{}{}
+		select {
+		case <-time.After(slow):
+			return network.Identity{Number: "+99012345678", Source: "slow"}, nil
+		case <-ctx.Done():
+			return network.Identity{}, ctx.Err()
+		}
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Listen = l.Addr().String()
+	cfg.Data = t.TempDir()
+	cfg.Identification.Order = []string{"radius"} // the slow network
+	cfg.Identification.Timeout = config.Duration(slow + 2*time.Second)
+	srv, err := server.New(t.Context(), cfg, server.Options{Identifiers: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, l) }()
+
+	c := &client.Camara{BaseURL: "http://" + cfg.Listen, ClientID: client.DemoClientID, ClientSecret: client.DemoClientSecret, RedirectURI: client.DemoRedirectURI}
+	d, err := c.Discover(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := client.NewAuthRequest("tel:+99012345678")
+	opened := make(chan error, 1)
+	go func() {
+		_, err := c.OpenAsDevice(context.Background(), c.AuthorizeURL(d.AuthorizationEndpoint, ar), ar.State)
+		opened <- err
+	}()
+	<-entered
+	cancel() // SIGTERM while the device's request waits for the network
+	err = <-served
+	srv.Close()
+	if err != nil {
+		t.Errorf("Serve: %v, want a clean stop after the request in flight", err)
+	}
+	if err := <-opened; err != nil {
+		t.Errorf("the device's request in flight during shutdown: %v, want its authorization code", err)
 	}
 }

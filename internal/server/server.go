@@ -391,15 +391,24 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), s.shutdownGrace())
 	defer scancel()
 	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close() // cut what is left before Close closes the store
 		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// shutdownGrace is how long Serve waits for the requests in flight once
+// its context is done: 10 s, or longer when identification.timeout lets a
+// request wait longer for the network (a device's authorize would otherwise
+// be cut, and the store closed under it, while its answer is on the way).
+func (s *Server) shutdownGrace() time.Duration {
+	return max(10*time.Second, s.cfg.Identification.Timeout.D()+5*time.Second)
 }
 
 // Close releases the store (and the RADIUS feed's log, if Serve never ran
