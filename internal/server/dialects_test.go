@@ -13,6 +13,7 @@ import (
 
 	"github.com/numgate/numgate/client"
 	"github.com/numgate/numgate/internal/config"
+	"github.com/numgate/numgate/internal/server"
 )
 
 // TestDQEThroughGateway proves the assembled gateway serves the DQE dialect
@@ -218,5 +219,50 @@ func TestDialectURLsWithIssuerPath(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
 		t.Errorf("the device's URL %s answers 404", deviceURL)
+	}
+}
+
+// TestKPNPrefixCollisions: a KPN prefix (or an issuer path) that lands on
+// another part's routes is a configuration error from New. It used to be
+// a ServeMux panic (kpn.prefix /IDMOBILE, /GET, /oauth2) or, worse, a
+// silent misroute: with the issuer http://HOST/kpn, KPN's POST /kpn/token
+// reached the OAuth server's token endpoint.
+func TestKPNPrefixCollisions(t *testing.T) {
+	for _, c := range []struct{ prefix, issuerPath string }{
+		{"/IDMOBILE", ""}, {"/GET", ""}, {"/oauth2", ""}, {"/number-verification/v1", ""},
+		{"/kpn", "/kpn"},
+	} {
+		t.Run(c.prefix+c.issuerPath, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Data = t.TempDir()
+			cfg.KPN.Prefix = c.prefix
+			if c.issuerPath != "" {
+				cfg.Issuer = "http://" + cfg.Listen + c.issuerPath
+			}
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("New panicked: %v", v)
+				}
+			}()
+			srv, err := server.New(t.Context(), cfg, server.Options{})
+			if err == nil {
+				srv.Close()
+				t.Fatal("New accepted a KPN prefix that collides with another route")
+			}
+			if !strings.Contains(err.Error(), "kpn.prefix") {
+				t.Errorf("error %q does not name kpn.prefix", err)
+			}
+		})
+	}
+	// Under an issuer path of its own, or beside the playground, KPN is fine.
+	for _, issuerPath := range []string{"", "/nv"} {
+		cfg := config.Default()
+		cfg.Data = t.TempDir()
+		cfg.Issuer = "http://" + cfg.Listen + issuerPath
+		srv, err := server.New(t.Context(), cfg, server.Options{})
+		if err != nil {
+			t.Fatalf("issuer path %q: %v", issuerPath, err)
+		}
+		srv.Close()
 	}
 }

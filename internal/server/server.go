@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +30,7 @@ import (
 	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/dialect/camara"
+	"github.com/numgate/numgate/internal/dialect/kpn"
 	"github.com/numgate/numgate/internal/httpx"
 	"github.com/numgate/numgate/internal/msisdn"
 	"github.com/numgate/numgate/internal/network"
@@ -134,7 +137,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return openStore(ctx, cfg)
 }
 
-func (s *Server) assemble(ctx context.Context, opts Options) error {
+func (s *Server) assemble(ctx context.Context, opts Options) (err error) {
 	cfg := s.cfg
 	key, err := loadOrCreateSecret(filepath.Join(cfg.Data, "pseudonym.key"))
 	if err != nil {
@@ -216,6 +219,13 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 	}
 
 	mux := http.NewServeMux()
+	// A KPN prefix (or an issuer path) that lands on another part's routes
+	// makes ServeMux panic: a configuration error, not a crash.
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("kpn.prefix %q or the issuer's path collides with another route: %v", cfg.KPN.Prefix, v)
+		}
+	}()
 	s.oauth.Mount(mux)
 	camara.New(camara.Config{
 		Tokens: tokenSource{s.oauth}, Attempts: s.core, Now: s.now, Logger: s.log.With("component", "camara"),
@@ -242,8 +252,27 @@ func (s *Server) assemble(ctx context.Context, opts Options) error {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.serveReady)
+	if err := kpnRoutesReachKPN(mux, cmp.Or(cfg.KPN.Prefix, kpn.DefaultPrefix)); err != nil {
+		return err
+	}
 	s.handler = httpx.Recover(s.log, mux)
 	s.runners = append(s.runners, s.collectGarbage)
+	return nil
+}
+
+// kpnRoutesReachKPN checks that KPN's routes under prefix are KPN's: a
+// more specific pattern of another part (POST /oauth2/token of Vonage's,
+// POST ISSUER_PATH/token of the OAuth server's) would silently take KPN's
+// requests to the wrong dialect.
+func kpnRoutesReachKPN(mux *http.ServeMux, prefix string) error {
+	for _, path := range []string{"/token", "/insights/x", "/session/x", "/session", "/session/done", "/polling/x", "/polling", "/x"} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			r := &http.Request{Method: method, Host: "x", URL: &url.URL{Path: prefix + path}}
+			if _, pattern := mux.Handler(r); !strings.HasPrefix(pattern, prefix+"/") {
+				return fmt.Errorf("kpn.prefix %q: %s %s%s is routed to %q, not to the KPN dialect", prefix, method, prefix, path, pattern)
+			}
+		}
+	}
 	return nil
 }
 
