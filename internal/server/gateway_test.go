@@ -464,3 +464,24 @@ func TestReloadSwitchesSigningKeys(t *testing.T) {
 		t.Errorf("JWKS after the reload: %v; want the new and the previous pair", got)
 	}
 }
+
+// TestHeaderBlockBounded: a request whose headers exceed 64 KiB is refused
+// with 431 before any handler runs; an ordinary one is served.
+func TestHeaderBlockBounded(t *testing.T) {
+	g := startGateway(t, nil)
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{1 << 10, http.StatusOK}, {200 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+		req, _ := http.NewRequest(http.MethodGet, g.URL+"/healthz", nil)
+		req.Header.Set("X-Padding", strings.Repeat("a", tc.size))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%d bytes of headers: HTTP %d, want %d", tc.size, resp.StatusCode, tc.want)
+		}
+	}
+}

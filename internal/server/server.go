@@ -385,7 +385,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// Far above what a browser or a backend sends (Go's default is
+		// 1 MiB a request, memory any client could make the gateway hold).
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	runs := s.runners
 	if s.radius != nil {
@@ -431,6 +434,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	return nil
 }
+
+// maxHeaderBytes bounds a request's header block.
+const maxHeaderBytes = 64 << 10
 
 // shutdownGrace is how long Serve waits for the requests in flight once
 // its context is done: 10 s, or longer when identification.timeout lets a
