@@ -572,6 +572,13 @@ func (c Config) Validate() error {
 	if c.KPN.ResultRetention < 0 || c.DQE.ResultRetention < 0 {
 		add("kpn.result_retention, dqe.result_retention: must not be negative")
 	}
+	// Garbage collection deletes attempts attempts.retain past their
+	// deadline: a shorter retain would delete results the dialects
+	// promise to keep readable (polls and retrievals would find nothing).
+	if keep := max(c.KPN.ResultRetention, c.DQE.ResultRetention); c.Attempts.Retain >= 0 && c.Attempts.Retain < keep {
+		add("attempts.retain: %s is shorter than the results' retention (kpn/dqe result_retention, %s): results would be deleted while clients may still read them",
+			c.Attempts.Retain.D(), keep.D())
+	}
 	if len(c.DQE.DefaultRegion) != 2 || strings.ToUpper(c.DQE.DefaultRegion) != c.DQE.DefaultRegion {
 		add("dqe.default_region: %q is not a two-letter region code like FR", c.DQE.DefaultRegion)
 	}

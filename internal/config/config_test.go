@@ -303,3 +303,18 @@ func TestHeaderEnrichmentIsOptIn(t *testing.T) {
 		t.Errorf("explicit order not honoured: %v", got)
 	}
 }
+
+// TestRetainCoversResultRetention: attempts.retain shorter than the time
+// the KPN and DQE dialects keep results readable would let garbage
+// collection delete results that clients may still poll.
+func TestRetainCoversResultRetention(t *testing.T) {
+	c := Default()
+	c.Attempts.Retain = Duration(5 * time.Minute) // results are kept 10m by default
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "attempts.retain: 5m0s is shorter than the results' retention") {
+		t.Errorf("retain 5m with 10m result retention: %v", err)
+	}
+	c.KPN.ResultRetention, c.DQE.ResultRetention = Duration(5*time.Minute), Duration(time.Minute)
+	if err := c.Validate(); err != nil {
+		t.Errorf("retain 5m with 5m result retention: %v", err)
+	}
+}
