@@ -161,7 +161,7 @@ func ReadPorted(r io.Reader, cfg *Config) error {
 		}
 		number, name, ok := strings.Cut(s, ",")
 		number, name = strings.TrimSpace(number), strings.TrimSpace(name)
-		if !ok || name == "" || !e164Digits(strings.TrimPrefix(number, "+")) {
+		if !ok || name == "" || mayHoldNumber(name) || !e164Digits(strings.TrimPrefix(number, "+")) {
 			errs = append(errs, fmt.Errorf("line %d: want NUMBER,OPERATOR with an E.164 number", line))
 			continue
 		}
@@ -180,6 +180,11 @@ func (d *Directory) addPorted(number, name string) error {
 	}
 	key := strings.ToLower(strings.TrimSpace(name))
 	if _, ok := d.byName[key]; !ok {
+		if mayHoldNumber(name) {
+			// A number where the operator belongs, or a field too many
+			// ("OPERATOR;PREVIOUS NUMBER"): not repeated either.
+			return errors.New("ported number: an operator name that holds a phone number is not in the operator table")
+		}
 		return fmt.Errorf("ported number: operator %q is not in the operator table", name)
 	}
 	d.ported[n] = key
@@ -241,6 +246,20 @@ func (d *Directory) named(op Operator, key string, src Source) Operator {
 // ("0612345678") has the length but can never be looked up: E.164 digits
 // never start with 0.
 func e164Digits(s string) bool { return digits(s, 8, 15) && s[0] != '0' }
+
+// mayHoldNumber reports whether s holds a run of 5 or more digits (the
+// shortest E.164 number), which an error message must not repeat.
+func mayHoldNumber(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			run = 0
+		} else if run++; run >= 5 {
+			return true
+		}
+	}
+	return false
+}
 
 // digits reports whether s is between lo and hi ASCII digits.
 func digits(s string, lo, hi int) bool {

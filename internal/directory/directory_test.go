@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -109,5 +110,33 @@ func TestReadPorted(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "31651234567") {
 		t.Errorf("error %q repeats a phone number", err)
+	}
+}
+
+// TestPortedErrorsNeverNameANumber: a ported list line with a field too
+// many ("NUMBER,OPERATOR,PREVIOUS NUMBER", a CSV export) or a number where
+// the operator belongs must be reported without repeating the number, in
+// ReadPorted's line errors and in New's operator check alike.
+func TestPortedErrorsNeverNameANumber(t *testing.T) {
+	cfg := directory.Config{Operators: []directory.Entry{{Name: "KPN"}}}
+	rerr := directory.ReadPorted(strings.NewReader(
+		"+31612345670,KPN,+31612345671\n+31612345672,KPN;+31612345673\n+31612345674,+31612345675\n"), &cfg)
+	_, nerr := directory.New(cfg)
+	err := errors.Join(rerr, nerr)
+	if err == nil {
+		t.Fatal("no error for three broken lines")
+	}
+	for _, n := range []string{"31612345671", "31612345673", "31612345675"} {
+		if strings.Contains(err.Error(), n) {
+			t.Errorf("error %q repeats the phone number %s", err, n)
+		}
+	}
+	if !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("error %q does not name line 1 (a field too many)", err)
+	}
+	// A plain misspelt operator is still named: that is what to fix.
+	_, err = directory.New(directory.Config{Operators: []directory.Entry{{Name: "KPN"}}, Ported: map[string]string{"+31612345676": "KPM"}})
+	if err == nil || !strings.Contains(err.Error(), `"KPM"`) {
+		t.Errorf("New: %v, want the unknown operator named", err)
 	}
 }
