@@ -318,9 +318,42 @@ func Decode(raw []byte, c *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(expandEnv(raw)))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return withoutNumbers(err)
 	}
 	return nil
+}
+
+// digitRun is a run of digits that may be (part of) a phone number: 5 or
+// more, the shortest E.164 number. A line number ("line 12") is kept.
+var digitRun = regexp.MustCompile(`(line )?\+?[0-9]{5,}`)
+
+// withoutNumbers returns a decoding error with the runs of digits its text
+// quotes from the file withheld. The YAML decoder quotes keys and values
+// ("mapping key \"+31612345678\" already defined", "field +31612345678
+// not found", a misplaced directory.ported entry), and the error is
+// printed at start: README (Privacy) allows no number in an error. A
+// *yaml.TypeError stays one, so Partial still holds.
+func withoutNumbers(err error) error {
+	redact := func(s string) string {
+		return digitRun.ReplaceAllStringFunc(s, func(m string) string {
+			if strings.HasPrefix(m, "line ") {
+				return m
+			}
+			return "(digits withheld)"
+		})
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		out := &yaml.TypeError{Errors: make([]string, len(te.Errors))}
+		for i, e := range te.Errors {
+			out.Errors[i] = redact(e)
+		}
+		return out
+	}
+	if s := err.Error(); digitRun.MatchString(s) {
+		return errors.New(redact(s))
+	}
+	return err
 }
 
 // envRef is a ${VAR} reference in a configuration file.

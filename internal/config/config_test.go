@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -316,5 +317,34 @@ func TestRetainCoversResultRetention(t *testing.T) {
 	c.KPN.ResultRetention, c.DQE.ResultRetention = Duration(5*time.Minute), Duration(time.Minute)
 	if err := c.Validate(); err != nil {
 		t.Errorf("retain 5m with 5m result retention: %v", err)
+	}
+}
+
+// TestDecodeErrorsNeverRepeatANumber: the YAML decoder quotes keys and
+// values in its errors (a duplicate or misplaced directory.ported entry,
+// a number where a duration belongs), and numgate serve prints them. They
+// must keep saying what and where, without the number.
+func TestDecodeErrorsNeverRepeatANumber(t *testing.T) {
+	docs := map[string]string{
+		"duplicate ported entry":   "directory:\n  ported: {\"+31612345678\": KPN, \"+31612345678\": Odido}\n",
+		"misindented ported entry": "directory:\n  ported:\n  \"+31612345678\": KPN\n",
+		"number for a map":         "directory:\n  ported: \"+31612345678\"\n",
+		"number for a duration":    "attempts: {lifetime: \"31612345678\"}\n",
+	}
+	digits := regexp.MustCompile(`[0-9]{5,}`)
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			err := Decode([]byte(doc), &c)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if d := digits.FindString(err.Error()); d != "" {
+				t.Errorf("error %q repeats digits of the number (%s)", err, d)
+			}
+			if !Partial(err) || !strings.Contains(err.Error(), "line ") {
+				t.Errorf("error %q: want a partial decoding error that names the line", err)
+			}
+		})
 	}
 }
