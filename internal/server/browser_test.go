@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/numgate/numgate/client"
@@ -252,7 +254,7 @@ func TestBrowserPlayground(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"GET /authorize", "state"} {
+			for _, want := range []string{"POST /authorize", "state"} {
 				if !strings.Contains(steps, want) {
 					t.Errorf("steps shown %q, want them to mention %q", steps, want)
 				}
@@ -261,6 +263,51 @@ func TestBrowserPlayground(t *testing.T) {
 				t.Errorf("steps shown %q, want the token exchange", steps)
 			}
 		})
+	}
+}
+
+// TestBrowserPlaygroundURLsCarryNoNumber: the typed number never appears
+// in a URL the playground makes the browser (the device) open, where
+// history, a proxy's access log or a Referer would keep it (README,
+// Privacy); it reaches /authorize in a form body instead.
+func TestBrowserPlaygroundURLsCarryNoNumber(t *testing.T) {
+	b := startBrowser(t)
+	g := startGateway(t, nil)
+	var mu sync.Mutex
+	var urls []string
+	chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			mu.Lock()
+			urls = append(urls, e.Request.URL+e.Request.URLFragment)
+			mu.Unlock()
+		}
+	})
+	err := chromedp.Do(b.ctx,
+		chromedp.Navigate(g.URL+"/playground"),
+		chromedp.SetValue("#number", "+99012345678"),
+		chromedp.Click(`input[name=question][value=verify]`),
+		chromedp.Click("#run"),
+		chromedp.WaitVisible("#result"),
+	)
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	verdict, err := chromedp.Run(b.ctx, chromedp.Poll[string](`document.getElementById("verdict").value`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || verdict != "verified" {
+		t.Fatalf("verdict %q (%v), want verified", verdict, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	sawAuthorize := false
+	for _, u := range urls {
+		sawAuthorize = sawAuthorize || strings.Contains(u, "/authorize")
+		if strings.Contains(u, "99012345678") {
+			t.Errorf("the browser opened %s, which carries the number", u)
+		}
+	}
+	if !sawAuthorize {
+		t.Errorf("no request to /authorize among %q", urls)
 	}
 }
 

@@ -8,7 +8,8 @@
 // flow's parameters (client, redirect URI, purpose) and the virtual
 // operator's catalogue are filled in by html/template. The script runs the
 // flow exactly as a relying party must: PKCE S256 and state generated in
-// the browser, GET /authorize, then POST /token and POST /verify (or GET
-// /device-phone-number) with the code it was redirected back with, and it
+// the browser, POST /authorize (a form, so the number stays out of every
+// URL), then POST /token and POST /verify (or GET /device-phone-number)
+// with the code it was redirected back with, and it
 // shows every request and response.
 package web

@@ -1,5 +1,5 @@
 // The numgate playground: a CAMARA Number Verification run by the browser,
-// as device (GET /authorize) and as the relying party's backend (POST
+// as device (POST /authorize) and as the relying party's backend (POST
 // /token, then POST /verify or GET /device-phone-number). The flow's
 // secrets (PKCE verifier, state) and the claimed number stay in this
 // tab's sessionStorage between the two pages.
@@ -63,11 +63,25 @@ async function start(form) {
   sessionStorage.setItem(saved, JSON.stringify({ verifier, state, number, question }));
   const scope = cfg.purpose + " " + (question === "share"
     ? "number-verification:device-phone-number:read" : "number-verification:verify");
-  const q = new URLSearchParams({
+  const params = {
     response_type: "code", client_id: cfg.clientId, redirect_uri: cfg.redirectUri, scope, state,
     code_challenge: await challenge(verifier), code_challenge_method: "S256", login_hint: "tel:" + number,
-  });
-  location.assign(cfg.issuer + "/authorize?" + q.toString());
+  };
+  // A form POST, not a GET: login_hint is the number, and a URL the
+  // browser opens stays in its history (and in any proxy's access log).
+  const f = document.createElement("form");
+  f.method = "POST";
+  f.action = cfg.issuer + "/authorize";
+  f.hidden = true;
+  for (const [name, value] of Object.entries(params)) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    f.append(input);
+  }
+  document.body.append(f);
+  f.submit();
 }
 
 // finish runs the backend steps with the code the gateway redirected to.
@@ -81,7 +95,7 @@ async function finish(form) {
     form.number.value = flow.number;
     form.question.value = flow.question;
   }
-  step("GET /authorize (the browser, as the device)", "redirected back with: " +
+  step("POST /authorize (the browser, as the device)", "redirected back with: " +
     Array.from(p.keys()).join(", "), "", Object.fromEntries(Array.from(p).filter(([k]) => k !== "code")));
   // The state first, for an error too: a link to this page with an error
   // or a code of someone else's must not be shown as this flow's verdict.
