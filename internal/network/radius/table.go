@@ -758,15 +758,6 @@ func (s *sessAddrs) drop(k tombKey) {
 	delete(s.more, k)
 }
 
-// dropGateway forgets every session of gw.
-func (s *sessAddrs) dropGateway(gw uint32) {
-	for k := range s.first {
-		if k.gw == gw {
-			s.drop(k)
-		}
-	}
-}
-
 // natIndex notes that session k has a live block on the public address
 // addr. The caller holds applyMu.
 func (t *Table) natIndex(k tombKey, addr uint32) { t.natSess.add(k, addr) }
@@ -833,7 +824,9 @@ func (t *Table) natStop(k tombKey, at uint32) {
 	t.natSess.drop(k)
 }
 
-// clearGateway ends every live binding of gw at time at. The caller holds
+// clearGateway ends every live binding of gw that began by time at, at
+// that time: the sessions a rebooted gateway lost. One that began later
+// was reported before a late Accounting-On and is live. The caller holds
 // applyMu.
 func (t *Table) clearGateway(gw, at uint32) {
 	at = max(at, 1)
@@ -859,17 +852,17 @@ func (t *Table) clearGateway(gw, at uint32) {
 	for i := range t.nat {
 		ns := &t.nat[i]
 		ns.mu.Lock()
-		for _, blocks := range ns.m {
+		for addr, blocks := range ns.m {
 			for j := range blocks {
-				if blocks[j].e.gw == gw && blocks[j].e.stop == 0 {
-					blocks[j].e.stop = at
+				if e := &blocks[j].e; e.gw == gw && e.stop == 0 && e.start <= at {
+					e.stop = at
 					t.liveNAT.Add(-1)
+					t.natUnindex(tombKey{gw: gw, session: e.session}, addr, blocks)
 				}
 			}
 		}
 		ns.mu.Unlock()
 	}
-	t.natSess.dropGateway(gw)
 }
 
 func (sh *shard) clear(t *Table, gw, at uint32) {
@@ -878,7 +871,9 @@ func (sh *shard) clear(t *Table, gw, at uint32) {
 	var v4, v6 int64
 	for i := range sh.tab {
 		e := &sh.tab[i]
-		if e.gw != gw || e.stop != 0 || e.kdom == 0 {
+		// A session that began after the reboot (reported before a late
+		// Accounting-On, resent or delayed) is not the reboot's to end.
+		if e.gw != gw || e.stop != 0 || e.kdom == 0 || e.start > at {
 			continue
 		}
 		e.stop = at

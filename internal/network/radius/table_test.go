@@ -143,6 +143,21 @@ func TestTableSemantics(t *testing.T) {
 			{ev: withStart(ev(StatusInterimUpdate, "pgw1", "internet", "s4", alice, "10.0.0.9", "", 46), 25)},
 			look("internet", "10.0.0.9", 0, 47, ""),
 		}},
+		{"a late first Accounting-On ends only the sessions from before it", []step{
+			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "", 10)},
+			// The gateway reboots at 30; its Accounting-On is lost, and the
+			// sessions it starts meanwhile are reported before the resent
+			// copy (Event-Timestamp 30) arrives.
+			{ev: ev(StatusStart, "pgw1", "internet", "s2", bob, "10.0.0.2", "", 40)},
+			{ev: nat(ev(StatusStart, "pgw1", "internet", "n3", carol, "", "", 40), "198.51.100.1", 1024, 2047)},
+			{ev: &Event{Status: StatusAccountingOn, Gateway: "pgw1", At: sec(30)}},
+			look("internet", "10.0.0.1", 0, 45, ""),
+			look("internet", "10.0.0.2", 0, 45, bob),
+			look("internet", "198.51.100.1", 1500, 45, carol),
+			// and their Interims keep them.
+			{ev: withStart(ev(StatusInterimUpdate, "pgw1", "internet", "s2", bob, "10.0.0.2", "", 60), 40)},
+			look("internet", "10.0.0.2", 0, 61, bob),
+		}},
 		{"accounting-off clears too", []step{
 			{ev: ev(StatusStart, "pgw1", "internet", "s1", alice, "10.0.0.1", "2001:db8:1:2::/64", 10)},
 			{ev: &Event{Status: StatusAccountingOff, Gateway: "pgw1", At: sec(30)}},
