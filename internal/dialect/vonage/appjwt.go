@@ -150,8 +150,11 @@ func bearer(r *http.Request) (string, bool) {
 	return raw, true
 }
 
+// minRSABits is the smallest application key accepted.
+const minRSABits = 2048
+
 // rsaKeys returns the RSA public signing keys of an application's
-// registered JWKS.
+// registered JWKS (of at least minRSABits).
 func rsaKeys(c store.Client) ([]jose.JSONWebKey, error) {
 	if len(c.JWKS) == 0 {
 		return nil, errors.New("no JWKS registered")
@@ -162,12 +165,15 @@ func rsaKeys(c store.Client) ([]jose.JSONWebKey, error) {
 	}
 	var keys []jose.JSONWebKey
 	for _, k := range set.Keys {
-		if _, ok := k.Key.(*rsa.PublicKey); ok && k.Use != "enc" {
+		// RS256 needs at least 2048 bits (RFC 7518 section 3.3), as the
+		// OAuth server requires of private_key_jwt keys; a shorter key
+		// stored before registration refused it authenticates nothing.
+		if pk, ok := k.Key.(*rsa.PublicKey); ok && k.Use != "enc" && pk.N.BitLen() >= minRSABits {
 			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("no RSA public signing key in the JWKS")
+		return nil, errors.New("no RSA public signing key of at least 2048 bits in the JWKS")
 	}
 	return keys, nil
 }

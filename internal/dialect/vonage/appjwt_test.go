@@ -205,3 +205,33 @@ type rawJSON string
 
 // MarshalJSON implements json.Marshaler.
 func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+// TestJWTRefusedWithShortRSAKey: an application whose registered key is an
+// RSA key under 2048 bits (stored before `numgate clients add` refused
+// such keys) does not authenticate, as the OAuth server's private_key_jwt
+// refuses it (RFC 7518 section 3.3).
+func TestJWTRefusedWithShortRSAKey(t *testing.T) {
+	e := newEnv(t)
+	now := e.Clock.Now()
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &weak.PublicKey, Use: "sig"}}})
+	const weakID = "00000000-0000-4000-8000-000000001024"
+	if err := e.Gateway.Store.CreateClient(context.Background(), store.Client{ID: weakID, JWKS: jwks, RedirectURIs: []string{callback}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: weak}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(s).Claims(map[string]any{"application_id": weakID, "iat": now.Unix(),
+		"exp": now.Add(15 * time.Minute).Unix(), "jti": vonagetest.UUID()}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("a JWT signed with a 1024-bit key: HTTP %d %s, want 401", r.Status, r.Body)
+	}
+}
