@@ -67,8 +67,9 @@ func (e *env) keysCmd() *cobra.Command {
 		Use:   "rotate",
 		Short: "Sign with fresh keys; keep the previous ones published",
 		Long: `Rotate the ID token signing keys: a fresh RSA-2048 (RS256) and P-256 (ES256)
-key sign from now on, the keys that signed until now stay published in the
-JWKS (ID tokens they signed stay verifiable), and any older keys are dropped.
+key sign from now on, the two pairs that signed before stay published in the
+JWKS (ID tokens they signed stay verifiable, even if the gateways had not yet
+reloaded the previous rotation), and any older keys are dropped.
 Running gateways sign with the new keys after SIGHUP or a restart; replicas
 share the key file, so signal each of them. Relying parties fetch the JWKS
 again when they meet the new kid.`,

@@ -22,9 +22,10 @@ import (
 // 2048 bits) and one P-256 key (ES256). Further keys found in the key file
 // are published in the JWKS but never sign (room for rotation).
 type Keys struct {
-	rsa    jose.JSONWebKey
-	ec     jose.JSONWebKey
-	public jose.JSONWebKeySet
+	rsa     jose.JSONWebKey
+	ec      jose.JSONWebKey
+	public  jose.JSONWebKeySet
+	private []jose.JSONWebKey // the whole set, in file order
 }
 
 // NewKeys returns Keys from an RSA and a P-256 private key. Each key's kid
@@ -83,9 +84,10 @@ func LoadOrCreateKeys(path string) (*Keys, error) {
 func LoadKeys(path string) (*Keys, error) { return loadKeys(path) }
 
 // RotateKeyFile gives the key file at path a fresh RSA-2048 and P-256 pair
-// as its signing keys, keeps the pair that signed until now published (ID
-// tokens it signed stay verifiable, for their at most 300 s), and drops any
-// older keys. The file is replaced atomically with 0600 permissions. A
+// as its signing keys, keeps the two pairs that signed before published
+// (ID tokens they signed stay verifiable, for their at most 300 s, even when
+// a second rotation comes before the gateways reloaded the first), and
+// drops older keys. The file is replaced atomically with 0600 permissions. A
 // running server signs with the new keys once it reloads the file (Reload,
 // SIGHUP, or a restart); relying parties fetch the JWKS again when they
 // meet the new kid. It returns the new Keys.
@@ -99,6 +101,9 @@ func RotateKeyFile(path string) (*Keys, error) {
 		return nil, err
 	}
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{fresh.rsa, fresh.ec, old.rsa, old.ec}}
+	if prev, ok := old.previousPair(); ok {
+		set.Keys = append(set.Keys, prev...)
+	}
 	k, err := keysFromSet(set)
 	if err != nil {
 		return nil, err
@@ -111,6 +116,32 @@ func RotateKeyFile(path string) (*Keys, error) {
 		return nil, fmt.Errorf("oauth: write keys: %w", err)
 	}
 	return k, nil
+}
+
+// previousPair returns the private RS256 and ES256 keys that follow the
+// signing pair in the key file (the pair of the rotation before), if any.
+func (k *Keys) previousPair() ([]jose.JSONWebKey, bool) {
+	var rs, es *jose.JSONWebKey
+	for i := range k.private {
+		j := &k.private[i]
+		if j.KeyID == k.rsa.KeyID || j.KeyID == k.ec.KeyID {
+			continue
+		}
+		switch j.Algorithm {
+		case string(jose.RS256):
+			if rs == nil {
+				rs = j
+			}
+		case string(jose.ES256):
+			if es == nil {
+				es = j
+			}
+		}
+	}
+	if rs == nil || es == nil {
+		return nil, false
+	}
+	return []jose.JSONWebKey{*rs, *es}, true
 }
 
 // SigningKIDs returns the kids of the RS256 and the ES256 signing key.
@@ -217,6 +248,7 @@ func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
 			return nil, fmt.Errorf("key %d: unsupported key type %T", i, jwk.Key)
 		}
 		k.public.Keys = append(k.public.Keys, jwk.Public())
+		k.private = append(k.private, jwk)
 	}
 	if k.rsa.Key == nil || k.ec.Key == nil {
 		return nil, errors.New("need an RS256 RSA key and an ES256 P-256 key")

@@ -150,8 +150,9 @@ func TestLoadKeysRejectsUnusableSets(t *testing.T) {
 	}
 }
 
-// TestRotateKeyFile: a rotation signs with a fresh pair, keeps the pair
-// that signed until then published, and drops older ones; the file stays
+// TestRotateKeyFile: a rotation signs with a fresh pair, keeps the two
+// pairs that signed before published (a second rotation may come before
+// the gateways reloaded the first), and drops older ones; the file stays
 // 0600 and loads again. A broken file is left as it is.
 func TestRotateKeyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.json")
@@ -183,12 +184,20 @@ func TestRotateKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs3, es3 := third.SigningKIDs()
-	if got := published(third); !slices.Equal(got, []string{rs3, es3, rs2, es2}) {
-		t.Errorf("after two rotations, published %v; want the newest pair and the one before only", got)
+	if got := published(third); !slices.Equal(got, []string{rs3, es3, rs2, es2, rs1, es1}) {
+		t.Errorf("after two rotations, published %v; want the newest pair and the two before", got)
+	}
+	fourth, err := oauth.RotateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs4, es4 := fourth.SigningKIDs()
+	if got := published(fourth); !slices.Equal(got, []string{rs4, es4, rs3, es3, rs2, es2}) {
+		t.Errorf("after three rotations, published %v; want the first pair dropped", got)
 	}
 	loaded, err := oauth.LoadKeys(path)
-	if err != nil || !slices.Equal(published(loaded), published(third)) {
-		t.Errorf("the rotated file loads as %v (%v), want %v", published(loaded), err, published(third))
+	if err != nil || !slices.Equal(published(loaded), published(fourth)) {
+		t.Errorf("the rotated file loads as %v (%v), want %v", published(loaded), err, published(fourth))
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode after rotation: %v (%v), want 0600", fi.Mode().Perm(), err)

@@ -396,6 +396,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		// must not run on, identifying nobody, with only a log line to say.
 		conn, err := listenUDP(s.cfg.Radius.Listen)
 		if err != nil {
+			l.Close() // Serve owns the listener it was given
 			return fmt.Errorf("radius: listen: %w", err)
 		}
 		feed := s.radius
