@@ -73,15 +73,26 @@ func (e *OAuthError) Error() string {
 	return "oauth: " + e.Code + ": " + e.Description
 }
 
-// APIError is a CAMARA ErrorInfo.
+// APIError is an error response of the Number Verification API: the CAMARA
+// ErrorInfo of its body, or only the HTTP status when the body is none (a
+// 401 from a gateway in front of the API, a 502 page from a proxy). Status
+// is always the HTTP status: 401 means the access token must be obtained
+// again, 403 that it may not be used for this (PERMISSION_DENIED,
+// NUMBER_VERIFICATION.USER_NOT_AUTHENTICATED_BY_MOBILE_NETWORK, ...).
 type APIError struct {
 	Status  int    `json:"status"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Correlator is the request's x-correlator, as the operator echoed it
+	// (or as it was sent), for the operator's support.
+	Correlator string `json:"-"`
 }
 
 // Error implements error.
 func (e *APIError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("camara: HTTP %d", e.Status)
+	}
 	return fmt.Sprintf("camara: %d %s: %s", e.Status, e.Code, e.Message)
 }
 
@@ -310,7 +321,8 @@ func (c *Camara) api(ctx context.Context, method, path, accessToken string, body
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
-	req.Header.Set("x-correlator", randString())
+	correlator := randString()
+	req.Header.Set("x-correlator", correlator)
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return err
@@ -318,10 +330,15 @@ func (c *Camara) api(ctx context.Context, method, path, accessToken string, body
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		var ae APIError
-		if json.NewDecoder(resp.Body).Decode(&ae) == nil && ae.Code != "" {
-			return &ae
+		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ae) != nil || ae.Code == "" {
+			ae = APIError{}
 		}
-		return fmt.Errorf("camara: HTTP %d", resp.StatusCode)
+		ae.Status = resp.StatusCode
+		ae.Correlator = correlator
+		if echoed := resp.Header.Get("x-correlator"); echoed != "" {
+			ae.Correlator = echoed
+		}
+		return &ae
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -281,3 +281,37 @@ func TestVerifyNumber(t *testing.T) {
 		t.Errorf("steps %v", steps)
 	}
 }
+
+// Every error status is an *APIError, body or not: a 401 from a gateway in
+// front of the API (RFC 6750: WWW-Authenticate, no body) must be told apart
+// from a 403 or a 503 without parsing the message. The x-correlator the
+// operator echoes is kept for its support desk.
+func TestVerifyAPIErrorWithoutErrorInfo(t *testing.T) {
+	op := newOperator(t)
+	var sent string
+	op.mux.HandleFunc("POST /number-verification/v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		sent = r.Header.Get("x-correlator")
+		w.Header().Set("x-correlator", sent)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	op.mux.HandleFunc("GET /number-verification/v1/device-phone-number", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html>502 Bad Gateway</html>")
+	})
+	c := op.camara()
+	c.Version = "v1"
+	_, err := c.Verify(t.Context(), "t", testNumber)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+		t.Fatalf("401 without a body: err = %#v, want an *APIError with Status 401", err)
+	}
+	if sent == "" || ae.Correlator != sent {
+		t.Errorf("Correlator %q, the request's x-correlator %q", ae.Correlator, sent)
+	}
+	_, err = c.DevicePhoneNumber(t.Context(), "t")
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadGateway {
+		t.Fatalf("502 HTML: err = %#v, want an *APIError with Status 502", err)
+	}
+}
