@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -196,10 +197,17 @@ func (c *Camara) AuthorizeURL(authorizeEndpoint string, ar AuthRequest) string {
 // the provider, and returns the authorization code from the redirect to the
 // client's redirect URI. It checks state; an error redirect is an *OAuthError.
 func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (string, error) {
+	redirect, err := url.Parse(c.RedirectURI)
+	if err != nil || !redirect.IsAbs() {
+		return "", errors.New("authorize: RedirectURI is not an absolute URL")
+	}
 	hc := *c.http()
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), c.RedirectURI) || len(via) >= 10 {
+		if isRedirectTo(req.URL, redirect) {
 			return http.ErrUseLastResponse
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects inside the provider")
 		}
 		return nil
 	}
@@ -217,6 +225,9 @@ func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (strin
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		return "", fmt.Errorf("authorize: HTTP %d without redirect: %s", resp.StatusCode, strings.TrimSpace(string(body)))
 	}
+	if !isRedirectTo(loc, redirect) {
+		return "", fmt.Errorf("authorize: HTTP %d redirects elsewhere than the redirect URI", resp.StatusCode)
+	}
 	q := loc.Query()
 	if q.Get("state") != state {
 		return "", errors.New("authorize: the redirect's state does not match the request's")
@@ -229,6 +240,36 @@ func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (strin
 		return "", errors.New("authorize: the redirect carries neither code nor error")
 	}
 	return code, nil
+}
+
+// isRedirectTo reports whether u is a redirect to the registered redirect
+// URI r: the same scheme, host and path, and r's own query parameters (RFC
+// 6749 section 3.1.2 lets a redirect URI have some) among u's, in any order
+// or encoding, beside the code, state and iss the provider adds. A URL that
+// merely starts with r is another URL.
+func isRedirectTo(u, r *url.URL) bool {
+	if !strings.EqualFold(u.Scheme, r.Scheme) || !strings.EqualFold(u.Host, r.Host) || u.User.String() != r.User.String() {
+		return false
+	}
+	up, rp := u.EscapedPath(), r.EscapedPath()
+	if up == "" {
+		up = "/"
+	}
+	if rp == "" {
+		rp = "/"
+	}
+	if up != rp {
+		return false
+	}
+	got := u.Query()
+	for k, vs := range r.Query() {
+		for _, v := range vs {
+			if !slices.Contains(got[k], v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // withoutQuery removes the query from the URL an error names: the authorize

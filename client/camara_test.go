@@ -315,3 +315,50 @@ func TestVerifyAPIErrorWithoutErrorInfo(t *testing.T) {
 		t.Fatalf("502 HTML: err = %#v, want an *APIError with Status 502", err)
 	}
 }
+
+// backend is the app's backend at the redirect URI: the device must stop
+// before it, never be sent on to it.
+func backend(t *testing.T) (*httptest.Server, *int) {
+	t.Helper()
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		_, _ = io.WriteString(w, "the app's page")
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+// A registered redirect URI may have a query (RFC 6749 section 3.1.2),
+// which the provider keeps but need not keep in the same order or encoding
+// (numgate re-encodes it: url.Values.Encode sorts). The redirect is still
+// to the redirect URI.
+func TestOpenAsDeviceRedirectURIWithQuery(t *testing.T) {
+	op := newOperator(t)
+	rp, hits := backend(t)
+	c := op.camara()
+	c.RedirectURI = rp.URL + "/cb?tenant=a&app=b"
+	ar := NewAuthRequest("tel:" + testNumber)
+	code, err := c.OpenAsDevice(t.Context(), c.AuthorizeURL(op.URL+"/authorize", ar), ar.State)
+	if err != nil || code != "the-code" || *hits != 0 {
+		t.Fatalf("OpenAsDevice: %q, %v (backend opened %d times)", code, err, *hits)
+	}
+}
+
+// A redirect to a URL that merely starts with the redirect URI is not the
+// redirect to the client; its code is not the authorization code.
+func TestOpenAsDeviceLookalikeRedirect(t *testing.T) {
+	op := newOperator(t)
+	rp, _ := backend(t)
+	c := op.camara()
+	c.RedirectURI = rp.URL + "/cb"
+	op.mux.HandleFunc("GET /authorize2", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, rp.URL+"/cb-elsewhere?"+url.Values{"code": {"not-a-code"}, "state": {r.URL.Query().Get("state")}}.Encode(), http.StatusFound)
+	})
+	ar := NewAuthRequest("tel:" + testNumber)
+	code, err := c.OpenAsDevice(t.Context(), c.AuthorizeURL(op.URL+"/authorize2", ar), ar.State)
+	if err == nil {
+		t.Fatalf("OpenAsDevice took %q from a redirect to %s/cb-elsewhere", code, rp.URL)
+	}
+	noNumber(t, err)
+}
