@@ -49,6 +49,10 @@ type Discovery struct {
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
 	TokenEndpoint         string `json:"token_endpoint"`
 	JWKSURI               string `json:"jwks_uri"`
+	// AuthorizationResponseISSParameterSupported says that the provider's
+	// authorization responses carry iss (RFC 9207), which ParseCallback
+	// then requires.
+	AuthorizationResponseISSParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 // Token is a token endpoint response.
@@ -196,7 +200,13 @@ func (c *Camara) AuthorizeURL(authorizeEndpoint string, ar AuthRequest) string {
 // OpenAsDevice opens authURL as the device would, follows redirects inside
 // the provider, and returns the authorization code from the redirect to the
 // client's redirect URI. It checks state; an error redirect is an *OAuthError.
+// It does not check the redirect's iss, not knowing the issuer; VerifyNumber
+// does, and so does ParseCallback given the provider's Discovery.
 func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (string, error) {
+	return c.openAsDevice(ctx, authURL, state, Discovery{})
+}
+
+func (c *Camara) openAsDevice(ctx context.Context, authURL, state string, d Discovery) (string, error) {
 	redirect, err := url.Parse(c.RedirectURI)
 	if err != nil || !redirect.IsAbs() {
 		return "", errors.New("authorize: RedirectURI is not an absolute URL")
@@ -228,9 +238,27 @@ func (c *Camara) OpenAsDevice(ctx context.Context, authURL, state string) (strin
 	if !isRedirectTo(loc, redirect) {
 		return "", fmt.Errorf("authorize: HTTP %d redirects elsewhere than the redirect URI", resp.StatusCode)
 	}
-	q := loc.Query()
+	return ParseCallback(loc.Query(), state, d)
+}
+
+// ParseCallback reads the query q of the redirect that brings the device
+// back to the redirect URI, for the request whose state was state, sent to
+// the provider described by d. It returns the authorization code; an error
+// redirect is an *OAuthError. It checks state and, against mix-up attacks
+// (RFC 9207), that iss is d.Issuer when present, and that it is present
+// when d says the provider sends it. With a zero Discovery it checks state
+// only.
+func ParseCallback(q url.Values, state string, d Discovery) (string, error) {
 	if q.Get("state") != state {
 		return "", errors.New("authorize: the redirect's state does not match the request's")
+	}
+	iss, hasIss := q["iss"]
+	switch {
+	case d.Issuer == "":
+	case hasIss && (len(iss) != 1 || iss[0] != d.Issuer):
+		return "", errors.New("authorize: the redirect's iss is not the issuer the request was sent to")
+	case !hasIss && d.AuthorizationResponseISSParameterSupported:
+		return "", errors.New("authorize: the redirect lacks the iss its provider says it sends")
 	}
 	if e := q.Get("error"); e != "" {
 		return "", &OAuthError{Code: e, Description: q.Get("error_description")}
@@ -406,7 +434,7 @@ func (c *Camara) VerifyNumber(ctx context.Context, number string, observe func(S
 	ar := NewAuthRequest("tel:"+number, "number-verification:verify")
 	authURL := c.AuthorizeURL(d.AuthorizationEndpoint, ar)
 	observe(Step{"authorize", "device opens " + d.AuthorizationEndpoint})
-	code, err := c.OpenAsDevice(ctx, authURL, ar.State)
+	code, err := c.openAsDevice(ctx, authURL, ar.State, d)
 	if err != nil {
 		return false, err
 	}

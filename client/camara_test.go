@@ -29,6 +29,8 @@ type operator struct {
 	lastAPI *http.Request
 	// apiBody is the body of lastAPI.
 	apiBody []byte
+	// tokens counts the requests to /token.
+	tokens int
 }
 
 func newOperator(t *testing.T) *operator {
@@ -61,6 +63,7 @@ func newOperator(t *testing.T) *operator {
 		http.Redirect(w, r, u.String(), http.StatusFound)
 	})
 	op.mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		op.tokens++
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"access_token":"the-token","token_type":"Bearer","expires_in":300,"scope":"openid"}`)
 	})
@@ -361,4 +364,45 @@ func TestOpenAsDeviceLookalikeRedirect(t *testing.T) {
 		t.Fatalf("OpenAsDevice took %q from a redirect to %s/cb-elsewhere", code, rp.URL)
 	}
 	noNumber(t, err)
+}
+
+// RFC 9207: the redirect's iss must be the issuer the request was sent to,
+// and must be there when the provider says it sends one; otherwise the code
+// may be another provider's (mix-up) and must not be sent to this token
+// endpoint with this client's secret.
+func TestVerifyNumberChecksIss(t *testing.T) {
+	for _, iss := range []string{"https://other-operator.example", ""} {
+		op := newOperator(t)
+		op.iss = iss
+		ok, err := op.camara().VerifyNumber(t.Context(), testNumber, nil)
+		if err == nil || op.tokens != 0 {
+			t.Errorf("iss %q: VerifyNumber = %t, %v after %d token requests; want an error before /token", iss, ok, err, op.tokens)
+		}
+		noNumber(t, err)
+	}
+}
+
+func TestParseCallback(t *testing.T) {
+	d := Discovery{Issuer: "https://op.example", AuthorizationResponseISSParameterSupported: true}
+	ok := url.Values{"code": {"c"}, "state": {"s"}, "iss": {"https://op.example"}}
+	if code, err := ParseCallback(ok, "s", d); err != nil || code != "c" {
+		t.Errorf("ParseCallback: %q, %v", code, err)
+	}
+	if code, err := ParseCallback(url.Values{"code": {"c"}, "state": {"s"}}, "s", Discovery{}); err != nil || code != "c" {
+		t.Errorf("ParseCallback without an issuer to check: %q, %v", code, err)
+	}
+	for name, q := range map[string]url.Values{
+		"other state":  {"code": {"c"}, "state": {"x"}, "iss": {"https://op.example"}},
+		"other iss":    {"code": {"c"}, "state": {"s"}, "iss": {"https://evil.example"}},
+		"missing iss":  {"code": {"c"}, "state": {"s"}},
+		"no code":      {"state": {"s"}, "iss": {"https://op.example"}},
+		"error":        {"error": {"access_denied"}, "state": {"s"}, "iss": {"https://op.example"}},
+		"other iss, e": {"error": {"access_denied"}, "state": {"s"}, "iss": {"https://evil.example"}},
+	} {
+		code, err := ParseCallback(q, "s", d)
+		var oe *OAuthError
+		if err == nil || (name == "error") != errors.As(err, &oe) {
+			t.Errorf("%s: %q, %v", name, code, err)
+		}
+	}
 }
