@@ -233,7 +233,7 @@ func (c *Camara) openAsDevice(ctx context.Context, authURL, state string, d Disc
 	loc, err := resp.Location()
 	if err != nil {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		return "", fmt.Errorf("authorize: HTTP %d without redirect: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+		return "", fmt.Errorf("authorize: HTTP %d without redirect: %s", resp.StatusCode, withhold(strings.TrimSpace(string(body)), loginHintNumber(authURL)))
 	}
 	if !isRedirectTo(loc, redirect) {
 		return "", fmt.Errorf("authorize: HTTP %d redirects elsewhere than the redirect URI", resp.StatusCode)
@@ -300,6 +300,25 @@ func isRedirectTo(u, r *url.URL) bool {
 	return true
 }
 
+// loginHintNumber is the number in authURL's login_hint, "" for none.
+func loginHintNumber(authURL string) string {
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Query().Get("login_hint"), "tel:")
+}
+
+// withhold replaces number (its digits, with or without '+') in s, a text
+// from the provider that may echo it, so that it never reaches an error.
+func withhold(s, number string) string {
+	digits := strings.TrimPrefix(number, "+")
+	if len(digits) < 5 {
+		return s
+	}
+	return strings.ReplaceAll(s, digits, "[number withheld]")
+}
+
 // withoutQuery removes the query from the URL an error names: the authorize
 // URL's query carries login_hint, the phone number, which must never reach
 // an error message (a timeout or a refused connection would print it).
@@ -355,6 +374,10 @@ func (c *Camara) Verify(ctx context.Context, accessToken, phoneNumber string) (b
 		Verified bool `json:"devicePhoneNumberVerified"`
 	}
 	err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out)
+	var ae *APIError
+	if errors.As(err, &ae) {
+		ae.Message = withhold(ae.Message, phoneNumber)
+	}
 	return out.Verified, err
 }
 

@@ -406,3 +406,31 @@ func TestParseCallback(t *testing.T) {
 		}
 	}
 }
+
+// A provider may echo the number in a page or message; the client's errors
+// must still never carry it (it would reach logs and terminals).
+func TestErrorsWithholdTheNumberTheProviderEchoes(t *testing.T) {
+	op := newOperator(t)
+	op.mux.HandleFunc("GET /authorize2", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unknown subscriber "+r.URL.Query().Get("login_hint"), http.StatusBadRequest)
+	})
+	op.mux.HandleFunc("POST /number-verification/v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"status":400,"code":"INVALID_ARGUMENT","message":"phoneNumber `+testNumber+` is not ours"}`)
+	})
+	c := op.camara()
+	ar := NewAuthRequest("tel:" + testNumber)
+	_, err := c.OpenAsDevice(t.Context(), c.AuthorizeURL(op.URL+"/authorize2", ar), ar.State)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400") {
+		t.Errorf("err = %v, want one naming HTTP 400", err)
+	}
+	noNumber(t, err)
+	c.Version = "v1"
+	_, err = c.Verify(t.Context(), "t", testNumber)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != "INVALID_ARGUMENT" {
+		t.Errorf("err = %v, want INVALID_ARGUMENT", err)
+	}
+	noNumber(t, err)
+}
