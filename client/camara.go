@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -381,14 +382,30 @@ func (c *Camara) Verify(ctx context.Context, accessToken, phoneNumber string) (b
 	return out.Verified, err
 }
 
-// VerifyHashed asks whether the number whose SHA-256 hex is hash is the device's.
+// VerifyHashed asks whether the number whose CAMARA hash is hash (see
+// HashPhoneNumber) is the device's. A hash that is not 64 hexadecimal
+// digits is refused without a request: it may be the clear number, passed
+// here by mistake, which must not travel as a hash.
 func (c *Camara) VerifyHashed(ctx context.Context, accessToken, hash string) (bool, error) {
-	body, _ := json.Marshal(map[string]string{"hashedPhoneNumber": hash})
+	if len(hash) != 2*sha256.Size {
+		return false, errors.New("camara: hashedPhoneNumber must be 64 hexadecimal digits (see HashPhoneNumber)")
+	}
+	if _, err := hex.DecodeString(hash); err != nil {
+		return false, errors.New("camara: hashedPhoneNumber must be 64 hexadecimal digits (see HashPhoneNumber)")
+	}
+	body, _ := json.Marshal(map[string]string{"hashedPhoneNumber": strings.ToLower(hash)})
 	var out struct {
 		Verified bool `json:"devicePhoneNumberVerified"`
 	}
 	err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out)
 	return out.Verified, err
+}
+
+// HashPhoneNumber returns CAMARA's hashedPhoneNumber of an E.164 number:
+// the lowercase hexadecimal SHA-256 of the number with its leading '+'.
+func HashPhoneNumber(e164 string) string {
+	sum := sha256.Sum256([]byte(e164))
+	return hex.EncodeToString(sum[:])
 }
 
 // DevicePhoneNumber returns the device's number.

@@ -434,3 +434,25 @@ func TestErrorsWithholdTheNumberTheProviderEchoes(t *testing.T) {
 	}
 	noNumber(t, err)
 }
+
+// CAMARA's hashedPhoneNumber is the lowercase hex SHA-256 of the E.164
+// number with its '+'. VerifyHashed given anything else, the clear number
+// above all, must not send it.
+func TestVerifyHashed(t *testing.T) {
+	// printf '+123456789' | sha256sum
+	if h := HashPhoneNumber("+123456789"); h != "b49f9168e8a886ffd61a090b51a26e117717f5f6fa804af49ea67043a2bfa4f0" {
+		t.Errorf("HashPhoneNumber = %s", h)
+	}
+	op := newOperator(t)
+	c := op.camara()
+	ok, err := c.VerifyHashed(t.Context(), "t", HashPhoneNumber(testNumber))
+	if err != nil || !ok || string(op.apiBody) != `{"hashedPhoneNumber":"`+HashPhoneNumber(testNumber)+`"}` {
+		t.Fatalf("VerifyHashed: %t, %v, body %s", ok, err, op.apiBody)
+	}
+	op.lastAPI = nil
+	_, err = c.VerifyHashed(t.Context(), "t", testNumber)
+	if err == nil || op.lastAPI != nil {
+		t.Errorf("VerifyHashed(the clear number): err %v, request sent: %t", err, op.lastAPI != nil)
+	}
+	noNumber(t, err)
+}
