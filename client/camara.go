@@ -371,15 +371,12 @@ func (c *Camara) Exchange(ctx context.Context, tokenEndpoint, code, verifier str
 // Verify asks whether phoneNumber (E.164) is the device's number.
 func (c *Camara) Verify(ctx context.Context, accessToken, phoneNumber string) (bool, error) {
 	body, _ := json.Marshal(map[string]string{"phoneNumber": phoneNumber})
-	var out struct {
-		Verified bool `json:"devicePhoneNumberVerified"`
-	}
-	err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out)
+	verified, err := c.verify(ctx, accessToken, body)
 	var ae *APIError
 	if errors.As(err, &ae) {
 		ae.Message = withhold(ae.Message, phoneNumber)
 	}
-	return out.Verified, err
+	return verified, err
 }
 
 // VerifyHashed asks whether the number whose CAMARA hash is hash (see
@@ -394,11 +391,22 @@ func (c *Camara) VerifyHashed(ctx context.Context, accessToken, hash string) (bo
 		return false, errors.New("camara: hashedPhoneNumber must be 64 hexadecimal digits (see HashPhoneNumber)")
 	}
 	body, _ := json.Marshal(map[string]string{"hashedPhoneNumber": strings.ToLower(hash)})
+	return c.verify(ctx, accessToken, body)
+}
+
+// verify posts body to /verify and returns devicePhoneNumberVerified, which
+// the answer must have: without it the answer is an error, not a "no".
+func (c *Camara) verify(ctx context.Context, accessToken string, body []byte) (bool, error) {
 	var out struct {
-		Verified bool `json:"devicePhoneNumberVerified"`
+		Verified *bool `json:"devicePhoneNumberVerified"`
 	}
-	err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out)
-	return out.Verified, err
+	if err := c.api(ctx, http.MethodPost, "/verify", accessToken, body, &out); err != nil {
+		return false, err
+	}
+	if out.Verified == nil {
+		return false, errors.New("camara: the /verify answer lacks devicePhoneNumberVerified")
+	}
+	return *out.Verified, nil
 }
 
 // HashPhoneNumber returns CAMARA's hashedPhoneNumber of an E.164 number:
@@ -413,8 +421,13 @@ func (c *Camara) DevicePhoneNumber(ctx context.Context, accessToken string) (str
 	var out struct {
 		Number string `json:"devicePhoneNumber"`
 	}
-	err := c.api(ctx, http.MethodGet, "/device-phone-number", accessToken, nil, &out)
-	return out.Number, err
+	if err := c.api(ctx, http.MethodGet, "/device-phone-number", accessToken, nil, &out); err != nil {
+		return "", err
+	}
+	if out.Number == "" {
+		return "", errors.New("camara: the /device-phone-number answer lacks devicePhoneNumber")
+	}
+	return out.Number, nil
 }
 
 func (c *Camara) api(ctx context.Context, method, path, accessToken string, body []byte, out any) error {

@@ -456,3 +456,28 @@ func TestVerifyHashed(t *testing.T) {
 	}
 	noNumber(t, err)
 }
+
+// devicePhoneNumberVerified and devicePhoneNumber are required: a 200
+// without them is not a "no" (nor an empty number) but a broken answer.
+func TestAnswerWithoutTheRequiredProperty(t *testing.T) {
+	op := newOperator(t)
+	op.mux.HandleFunc("POST /number-verification/v1/verify", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"verified":true}`)
+	})
+	op.mux.HandleFunc("GET /number-verification/v1/device-phone-number", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{}`)
+	})
+	c := op.camara()
+	c.Version = "v1"
+	if ok, err := c.Verify(t.Context(), "t", testNumber); err == nil {
+		t.Errorf("Verify = %t, nil; want an error", ok)
+	}
+	if ok, err := c.VerifyHashed(t.Context(), "t", HashPhoneNumber(testNumber)); err == nil {
+		t.Errorf("VerifyHashed = %t, nil; want an error", ok)
+	}
+	if n, err := c.DevicePhoneNumber(t.Context(), "t"); err == nil {
+		t.Errorf("DevicePhoneNumber = %q, nil; want an error", n)
+	}
+}
