@@ -195,7 +195,15 @@ func (c *Camara) AuthorizeURL(authorizeEndpoint string, ar AuthRequest) string {
 	if ar.LoginHint != "" {
 		q.Set("login_hint", ar.LoginHint)
 	}
-	return authorizeEndpoint + "?" + q.Encode()
+	sep := "?"
+	if strings.Contains(authorizeEndpoint, "?") {
+		// The endpoint's own query is kept (RFC 6749 section 3.1).
+		sep = "&"
+		if strings.HasSuffix(authorizeEndpoint, "?") || strings.HasSuffix(authorizeEndpoint, "&") {
+			sep = ""
+		}
+	}
+	return authorizeEndpoint + sep + q.Encode()
 }
 
 // OpenAsDevice opens authURL as the device would, follows redirects inside

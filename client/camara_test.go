@@ -481,3 +481,18 @@ func TestAnswerWithoutTheRequiredProperty(t *testing.T) {
 		t.Errorf("DevicePhoneNumber = %q, nil; want an error", n)
 	}
 }
+
+// An authorization endpoint may have a query of its own, which must be kept
+// (RFC 6749 section 3.1); the request's parameters are added to it.
+func TestAuthorizeURLKeepsTheEndpointQuery(t *testing.T) {
+	c := &Camara{ClientID: "app", RedirectURI: "https://rp.example/cb"}
+	ar := NewAuthRequest("")
+	u, err := url.Parse(c.AuthorizeURL("https://op.example/authorize?tenant=nl", ar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("tenant") != "nl" || q.Get("response_type") != "code" || q.Get("state") != ar.State {
+		t.Errorf("AuthorizeURL query %v", q)
+	}
+}
