@@ -38,7 +38,9 @@ type Camara struct {
 	RedirectURI  string
 	// Purpose is the dpv: purpose scope; DefaultPurpose when empty.
 	Purpose string
-	// HTTP is the HTTP client; http.DefaultClient's transport when nil.
+	// HTTP is the HTTP client. When nil, a client on http.DefaultTransport
+	// with a 30 s timeout per request is used; give one without a Timeout
+	// to let the context alone bound each request.
 	HTTP *http.Client
 	// Version is the API version path element, "v2" (default) or "v1".
 	Version string

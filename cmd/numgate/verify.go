@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,11 @@ import (
 )
 
 func (e *env) verifyCmd() *cobra.Command {
-	c := client.Camara{ClientID: client.DemoClientID, ClientSecret: client.DemoClientSecret, RedirectURI: client.DemoRedirectURI}
+	// --timeout bounds the whole flow through the context: no per-request
+	// timeout of the client's own may cut a slow network's identification
+	// (identification.timeout may exceed 30 s) shorter than asked.
+	c := client.Camara{ClientID: client.DemoClientID, ClientSecret: client.DemoClientSecret, RedirectURI: client.DemoRedirectURI,
+		HTTP: &http.Client{}}
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "verify [--server URL] NUMBER",
