@@ -198,6 +198,24 @@ func TestJWTRefused(t *testing.T) {
 		// The same jti is spent at the token endpoint too.
 		checkProblem(t, e.do(http.MethodPost, vonage.PathToken, tok, "application/x-www-form-urlencoded", codeForm(e.code(verified)).Encode()), http.StatusUnauthorized, "unauthorized")
 	})
+
+	// A JWT is accepted until JWTLeeway past its exp, so its jti must be
+	// remembered that long: a replay just after exp is still refused.
+	t.Run("replayed jti after exp, within the leeway", func(t *testing.T) {
+		start := e.Clock.Now()
+		tok := e.app.JWT(t, start, func(c map[string]any, _ map[jose.HeaderKey]any) {
+			c["exp"] = start.Add(time.Minute).Unix()
+		})
+		if r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s")); r.Status != http.StatusOK {
+			t.Fatalf("first use: HTTP %d %s", r.Status, r.Body)
+		}
+		e.Clock.Add(time.Minute + vonage.JWTLeeway/2) // past exp, within the leeway
+		r := e.do(http.MethodPost, vonage.PathNetworkEnablement, tok, "application/json", enablementBody(verified, "s"))
+		checkProblem(t, r, http.StatusUnauthorized, "unauthorized")
+		if !strings.Contains(string(r.Body), "already used") {
+			t.Errorf("replay within the leeway refused for another reason: %s", r.Body)
+		}
+	})
 }
 
 // rawJSON is a JSON value written as is (a PHP-style fractional date).
