@@ -84,6 +84,10 @@ func TestTokenErrors(t *testing.T) {
 			r.form.Set("client_assertion", sign(t, jose.HS256, []byte("0123456789abcdef0123456789abcdef"), "rsa-1", claims{
 				"iss": client, "sub": client, "aud": e.tokenURL, "exp": now().Add(time.Minute).Unix(), "jti": "hs256"}))
 		}, status: 401, want: "invalid_client"},
+		{name: "assertion PS256 with a key registered for RS256", mod: func(t *testing.T, client string, r *tokenReq) {
+			r.form.Set("client_assertion", sign(t, jose.PS256, rsaClientKey, "rsa-1", claims{
+				"iss": client, "sub": client, "aud": e.tokenURL, "exp": now().Add(time.Minute).Unix(), "jti": "ps256"}))
+		}, status: 401, want: "invalid_client"},
 		{name: "assertion not a JWT", mod: set("client_assertion", "not-a-jwt"), status: 401, want: "invalid_client"},
 		{name: "assertion type wrong", mod: set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), status: 401, want: "invalid_client"},
 		{name: "assertion type missing", mod: del("client_assertion_type"), status: 400, want: "invalid_request"},
