@@ -25,28 +25,37 @@ func (nobody) Identify(context.Context, network.Connection) (network.Identity, e
 	return network.Identity{}, network.ErrNotIdentifiable
 }
 
-// TestSweepFailingReportsDoNotBlock: a full page of reports that keep
-// failing does not hide the reports queued behind it — each failed one
-// is postponed — and the failed ones are tried again a minute later.
-func TestSweepFailingReportsDoNotBlock(t *testing.T) {
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numgate.db"))
+// sweepService is a core service on a file-backed SQLite store, whose
+// network identifies nobody and whose attempts live a minute, with a clock
+// that moves only when advanced.
+func sweepService(t *testing.T) (st *sqlite.Store, svc *core.Service, clk func() time.Time, advance func(time.Duration)) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "numgate.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	p, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-	svc, err := core.NewService(core.Config{Store: st, Identifier: nobody{}, Pseudonymizer: p, Now: clk, Lifetime: time.Minute})
+	clk = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance = func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	svc, err = core.NewService(core.Config{Store: st, Identifier: nobody{}, Pseudonymizer: p, Now: clk, Lifetime: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, svc, clk, advance
+}
+
+// TestSweepFailingReportsDoNotBlock: a full page of reports that keep
+// failing does not hide the reports queued behind it — each failed one
+// is postponed — and the failed ones are tried again a minute later.
+func TestSweepFailingReportsDoNotBlock(t *testing.T) {
+	ctx := t.Context()
+	st, svc, clk, advance := sweepService(t)
 	for range sweepBatch {
 		if _, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "failing", Report: true}); err != nil {
 			t.Fatal(err)
@@ -116,23 +125,7 @@ func TestSweepFailingReportsDoNotBlock(t *testing.T) {
 // past its deadline, hence past the retention, and must still be reported.
 func TestSweepReportsBeforeAbandoning(t *testing.T) {
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	p, err := msisdn.NewPseudonymizer(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-	svc, err := core.NewService(core.Config{Store: st, Identifier: nobody{}, Pseudonymizer: p, Now: clk, Lifetime: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, svc, clk, advance := sweepService(t)
 	good, err := svc.Start(ctx, core.StartRequest{ClientID: "c", Dialect: "working", Report: true})
 	if err != nil {
 		t.Fatal(err)
