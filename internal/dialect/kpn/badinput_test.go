@@ -383,3 +383,23 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenOfReRegisteredClient: removing a client and registering its ID
+// again (the only way to rotate a leaked secret or narrow its scopes)
+// revokes the tokens issued before: they do not come back to life with the
+// new registration.
+func TestTokenOfReRegisteredClient(t *testing.T) {
+	h := newHarness(t, nil)
+	old := h.token("operator_lookup,device_match")
+	_, p := h.pollingStart(old, ownNumber)
+	if err := h.Store.DeleteClient(t.Context(), clientID); err != nil {
+		t.Fatal(err)
+	}
+	h.AddClient(t, store.Client{ID: clientID, Scopes: []string{kpn.ScopeOperatorLookup}}, "a-new-secret-0004")
+	checkError(t, h.insights(old, ownNumber, "{}"), http.StatusUnauthorized)
+	checkError(t, h.poll(old, p), http.StatusUnauthorized)
+	fresh := h.tokenFor(clientID, "a-new-secret-0004", "operator_lookup")
+	if r := h.insights(fresh, ownNumber, "{}"); r.Status != http.StatusOK {
+		t.Fatalf("a token of the new registration: HTTP %d %s", r.Status, r.Body)
+	}
+}

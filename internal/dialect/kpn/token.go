@@ -2,6 +2,7 @@ package kpn
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,22 @@ var allScopes = []string{ScopeOperatorLookup, ScopeDeviceMatch, ScopeDeviceMatch
 // tokenData is the stored JSON of an access token.
 type tokenData struct {
 	Scopes []string `json:"scopes"`
+	// Client is the fingerprint of the registration the token was issued
+	// to (registration): a client removed and registered again under the
+	// same ID does not inherit the tokens of the one removed. Empty in
+	// tokens issued before it was recorded.
+	Client string `json:"client,omitempty"`
+}
+
+// registration fingerprints a client's registration: its secret's salt,
+// drawn afresh at every registration, and hash. It is no secret (the store
+// holds both) and changes whenever the client is registered again.
+func registration(c store.Client) string {
+	h := sha256.New()
+	h.Write(c.SecretSalt)
+	h.Write([]byte{0})
+	h.Write(c.SecretHash)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
 }
 
 // tokenBody is the /token answer, keys in the seed's order.
@@ -59,7 +76,7 @@ func (a *API) token(w http.ResponseWriter, r *http.Request, attrs *[]slog.Attr) 
 	}
 	*attrs = append(*attrs, slog.String("scopes", strings.Join(scopes, ",")))
 
-	data, err := json.Marshal(tokenData{Scopes: scopes})
+	data, err := json.Marshal(tokenData{Scopes: scopes, Client: registration(c)})
 	if err != nil {
 		return err
 	}
@@ -210,7 +227,8 @@ type bearer struct {
 func (b bearer) has(s string) bool { return slices.Contains(b.scopes, s) }
 
 // authorize checks the request's Bearer token: missing, malformed, unknown
-// or expired, or its client since removed, is 401.
+// or expired, or its client since removed (or removed and registered
+// again), is 401.
 func (a *API) authorize(r *http.Request) (bearer, error) {
 	tok, ok := bearerToken(r)
 	if !ok {
@@ -228,7 +246,8 @@ func (a *API) authorize(r *http.Request) (bearer, error) {
 	if err != nil {
 		return bearer{}, fmt.Errorf("get access token: %w", err)
 	}
-	if _, err := a.store.GetClient(ctx, g.ClientID); errors.Is(err, store.ErrNotFound) {
+	c, err := a.store.GetClient(ctx, g.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
 		return bearer{}, bad.because("the token's client was removed")
 	} else if err != nil {
 		return bearer{}, fmt.Errorf("get client: %w", err)
@@ -236,6 +255,9 @@ func (a *API) authorize(r *http.Request) (bearer, error) {
 	var d tokenData
 	if err := json.Unmarshal(g.Data, &d); err != nil {
 		return bearer{}, fmt.Errorf("access token data: %w", err)
+	}
+	if d.Client != "" && d.Client != registration(c) {
+		return bearer{}, bad.because("the token's client was removed and registered again")
 	}
 	return bearer{clientID: g.ClientID, scopes: d.Scopes}, nil
 }
