@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -550,11 +551,15 @@ func validHeaderName(k string) bool {
 	return !strings.EqualFold(k, IdempotencyHeader) && !strings.EqualFold(k, "Host") && !strings.EqualFold(k, "Content-Length")
 }
 
+// validHeaderValue accepts what the transport sends, and the store keeps,
+// unchanged: no control character but HTAB (net/http refuses the request
+// at every try otherwise), and valid UTF-8 (the store's JSON would replace
+// invalid bytes, sending another value than the one enqueued).
 func validHeaderValue(v string) bool {
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return false
 		}
 	}
-	return true
+	return utf8.ValidString(v)
 }
