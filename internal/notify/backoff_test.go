@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func TestBackoff(t *testing.T) {
 		{1, 10 * time.Second, 10 * time.Second}, // Retry-After wins when longer
 		{3, time.Second, 4 * time.Second},       // ... and not when shorter
 		{1, time.Hour, time.Minute},             // ... capped at MaxDelay
+		{1, math.MaxInt64, time.Minute},         // ... also a saturated one
 	}
 	for _, c := range cases {
 		if got := n.backoff(c.tries, c.retryAfter); got != c.want {
@@ -50,6 +52,12 @@ func TestRetryAfter(t *testing.T) {
 		"0":    0,
 		"-5":   0,
 		"soon": 0,
+		// Huge delta-seconds saturate (backoff caps them at MaxDelay)
+		// instead of overflowing into a negative or tiny wait.
+		"9223372037":           math.MaxInt64, // first value past the overflow
+		"10000000000":          math.MaxInt64,
+		"18446744074":          math.MaxInt64, // wrapped to 0.29 s
+		"99999999999999999999": math.MaxInt64, // beyond int64
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Hour).Format(http.TimeFormat):       0,
 	}

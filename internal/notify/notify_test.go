@@ -450,6 +450,10 @@ func TestFailures(t *testing.T) {
 			w.Header().Set("Retry-After", "86400")
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}, nil, "HTTP 503", time.Minute},
+		{"a Retry-After past time.Duration is capped too", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "10000000000")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}, nil, "HTTP 503", time.Minute},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) {
 			// Reading the body makes the server cancel r.Context() when
 			// the client hangs up; the bound keeps a failure from hanging.
