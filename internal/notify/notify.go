@@ -194,10 +194,15 @@ func (n *Notifier) EnqueueKey(ctx context.Context, key, kind, url string, header
 		return err
 	}
 	h := make(map[string]string, len(headers))
+	seen := make(map[string]bool, len(headers))
 	for k, v := range headers {
-		if !validHeaderName(k) || !validHeaderValue(v) {
+		// Two names for one header ("Authorization", "authorization")
+		// would each win at random, a different value at each try.
+		ck := http.CanonicalHeaderKey(k)
+		if !validHeaderName(k) || !validHeaderValue(v) || seen[ck] {
 			return ErrBadHeader
 		}
+		seen[ck] = true
 		h[k] = v
 	}
 	now := n.now().UTC()

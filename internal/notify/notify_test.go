@@ -538,7 +538,8 @@ func TestRefusesNonHTTP(t *testing.T) {
 	}
 	for _, h := range []map[string]string{{"X-Bad\r\nInjected": "1"}, {"X-Ok": "a\r\nInjected: 1"}, {"Idempotency-Key": "mine"}, {"": "x"},
 		// net/http refuses these at every try; the store would rewrite the last.
-		{"X-Ok": "a\x01b"}, {"X-Ok": "a\x7fb"}, {"X-Ok": "a\x00b"}, {"Authorization": "Bearer \xff"}} {
+		{"X-Ok": "a\x01b"}, {"X-Ok": "a\x7fb"}, {"X-Ok": "a\x00b"}, {"Authorization": "Bearer \xff"},
+		{"Authorization": "Bearer a", "authorization": "Bearer b"}} { // one header, two values
 		if _, err := n.Enqueue(t.Context(), "kpn.notify", "https://example.com/", h, nil); !errors.Is(err, notify.ErrBadHeader) {
 			t.Errorf("Enqueue with headers %q: %v, want ErrBadHeader", h, err)
 		}
