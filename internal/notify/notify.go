@@ -397,10 +397,11 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// checkURL accepts absolute http and https URLs with a host.
+// checkURL accepts absolute http and https URLs with a host. A port alone
+// ("http://:8080/") is no host: net.Dial takes it for the local system.
 func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
 		return nil, ErrRefusedURL
 	}
 	return u, nil

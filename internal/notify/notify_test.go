@@ -531,7 +531,7 @@ func TestRefusesNonHTTP(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "refuse.db"))
 	clk := newClock()
 	n, _ := newNotifier(t, st, clk, nil)
-	for _, u := range []string{"ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)", "/relative", "http://", "https://user:pw@example.com/", "gopher://x", "", "http//missing-colon"} {
+	for _, u := range []string{"ftp://example.com/x", "file:///etc/passwd", "javascript:alert(1)", "/relative", "http://", "https://user:pw@example.com/", "gopher://x", "", "http//missing-colon", "http://:8080/hook", "https://[]:443/"} {
 		if _, err := n.Enqueue(t.Context(), "kpn.notify", u, nil, nil); !errors.Is(err, notify.ErrRefusedURL) {
 			t.Errorf("Enqueue(%q): %v, want ErrRefusedURL", u, err)
 		}
