@@ -2,7 +2,11 @@ package client
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,6 +19,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // The demo client that `numgate serve` registers when it listens on a
@@ -36,6 +43,13 @@ type Camara struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURI  string
+	// SigningKey, when set, authenticates the client at the token endpoint
+	// with private_key_jwt (RFC 7523), which CAMARA's security profile
+	// requires, instead of client_secret_basic: a private RSA (RS256) or
+	// P-256 (ES256) key whose public half is registered with the operator.
+	// SigningKeyID is its kid there (optional when the key set has one key).
+	SigningKey   crypto.Signer
+	SigningKeyID string
 	// Purpose is the dpv: purpose scope; DefaultPurpose when empty.
 	Purpose string
 	// HTTP is the HTTP client. When nil, a client on http.DefaultTransport
@@ -348,7 +362,8 @@ func withoutQuery(err error) error {
 }
 
 // Exchange trades an authorization code for tokens at tokenEndpoint,
-// authenticating with client_secret_basic.
+// authenticating with private_key_jwt when SigningKey is set, else with
+// client_secret_basic.
 func (c *Camara) Exchange(ctx context.Context, tokenEndpoint, code, verifier string) (Token, error) {
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
@@ -356,12 +371,23 @@ func (c *Camara) Exchange(ctx context.Context, tokenEndpoint, code, verifier str
 		"redirect_uri":  {c.RedirectURI},
 		"code_verifier": {verifier},
 	}
+	if c.SigningKey != nil {
+		assertion, err := c.clientAssertion(tokenEndpoint)
+		if err != nil {
+			return Token{}, err
+		}
+		form.Set("client_id", c.ClientID)
+		form.Set("client_assertion_type", clientAssertionType)
+		form.Set("client_assertion", assertion)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return Token{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	if c.SigningKey == nil {
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	}
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return Token{}, err
@@ -376,6 +402,45 @@ func (c *Camara) Exchange(ctx context.Context, tokenEndpoint, code, verifier str
 	}
 	var t Token
 	return t, json.NewDecoder(resp.Body).Decode(&t)
+}
+
+// clientAssertionType is RFC 7523's client_assertion_type.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// assertionLifetime is how long a client assertion is valid: well inside
+// the 300 s CAMARA's profile allows.
+const assertionLifetime = time.Minute
+
+// clientAssertion signs a private_key_jwt assertion for the token endpoint:
+// iss and sub the client, aud the endpoint, a fresh jti, exp a minute
+// ahead (RFC 7523 section 3, CAMARA's security profile).
+func (c *Camara) clientAssertion(tokenEndpoint string) (string, error) {
+	var alg jose.SignatureAlgorithm
+	switch k := c.SigningKey.Public().(type) {
+	case *rsa.PublicKey:
+		alg = jose.RS256
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return "", errors.New("client: the signing key is an EC key not on P-256")
+		}
+		alg = jose.ES256
+	default:
+		return "", fmt.Errorf("client: unsupported signing key %T (want RSA or P-256)", k)
+	}
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if c.SigningKeyID != "" {
+		opts = opts.WithHeader(jose.HeaderKey("kid"), c.SigningKeyID)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: c.SigningKey}, opts)
+	if err != nil {
+		return "", fmt.Errorf("client: assertion signer: %w", err)
+	}
+	now := time.Now()
+	claims := jwt.Claims{
+		Issuer: c.ClientID, Subject: c.ClientID, Audience: jwt.Audience{tokenEndpoint},
+		ID: randString(), IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(assertionLifetime)),
+	}
+	return jwt.Signed(signer).Claims(claims).Serialize()
 }
 
 // Verify asks whether phoneNumber (E.164) is the device's number.

@@ -2,6 +2,11 @@ package server_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -483,5 +488,60 @@ func TestHeaderBlockBounded(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("%d bytes of headers: HTTP %d, want %d", tc.size, resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// TestClientPrivateKeyJWT: the Go client authenticates with
+// private_key_jwt, as CAMARA's security profile requires, with an RSA and
+// with a P-256 key registered as the client's JWKS; a key the gateway does
+// not know is invalid_client.
+func TestClientPrivateKeyJWT(t *testing.T) {
+	g := startGateway(t, nil)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: rsaKey.Public(), KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
+		{Key: ecKey.Public(), KeyID: "ec-1", Algorithm: "ES256", Use: "sig"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Server.Store().CreateClient(t.Context(), store.Client{
+		ID: "jwt-rp", JWKS: jwks, RedirectURIs: []string{client.DemoRedirectURI}, CreatedAt: time.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  crypto.Signer
+		kid  string
+		ok   bool
+	}{
+		{"RS256", rsaKey, "rsa-1", true},
+		{"ES256", ecKey, "ec-1", true},
+		{"unregistered key", other, "ec-1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &client.Camara{BaseURL: g.URL, ClientID: "jwt-rp", RedirectURI: client.DemoRedirectURI,
+				SigningKey: tc.key, SigningKeyID: tc.kid}
+			ok, err := c.VerifyNumber(t.Context(), "+99012345678", nil)
+			var oe *client.OAuthError
+			switch {
+			case tc.ok && (err != nil || !ok):
+				t.Errorf("verify with private_key_jwt: %v, %v; want verified", ok, err)
+			case !tc.ok && (!errors.As(err, &oe) || oe.Code != "invalid_client"):
+				t.Errorf("verify with an unregistered key: %v; want invalid_client", err)
+			}
+		})
 	}
 }
