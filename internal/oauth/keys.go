@@ -16,6 +16,8 @@ import (
 	"runtime"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/numgate/numgate/internal/atomicfile"
 )
 
 // Keys are the server's ID token signing keys: one RSA key (RS256, at least
@@ -70,7 +72,10 @@ func LoadOrCreateKeys(path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode keys: %w", err)
 	}
-	if err := writeNewFile(path, append(data, '\n')); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("oauth: write keys: %w", err)
+	}
+	if err := atomicfile.CreateNew(path, append(data, '\n')); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return loadKeys(path) // another process was faster
 		}
@@ -112,7 +117,7 @@ func RotateKeyFile(path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth: encode keys: %w", err)
 	}
-	if err := replaceFile(path, append(data, '\n')); err != nil {
+	if err := atomicfile.Replace(path, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("oauth: write keys: %w", err)
 	}
 	return k, nil
@@ -254,74 +259,4 @@ func keysFromSet(set jose.JSONWebKeySet) (*Keys, error) {
 		return nil, errors.New("need an RS256 RSA key and an ES256 P-256 key")
 	}
 	return k, nil
-}
-
-// replaceFile replaces the file at path with data, atomically (a synced
-// temporary file renamed over it, then the directory synced), with 0600
-// permissions.
-func replaceFile(path string, data []byte) error {
-	tmp, err := writeTemp(filepath.Dir(path), data)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// writeNewFile writes data to a fresh file at path with 0600 permissions,
-// atomically: a temporary file is written, synced, and hard-linked into
-// place, which fails with fs.ErrExist if path appeared meanwhile.
-func writeNewFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := writeTemp(dir, data)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		// File systems without hard links: a rename is atomic too, but
-		// could replace a file another process wrote in the meantime.
-		return os.Rename(tmp, path)
-	}
-	return nil
-}
-
-// writeTemp writes data to a new temporary file in dir (mode 0600), synced
-// and closed, and returns its name; the caller removes it.
-func writeTemp(dir string, data []byte) (string, error) {
-	tmp, err := os.CreateTemp(dir, ".keys-*.tmp")
-	if err != nil {
-		return "", err
-	}
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return "", werr
-	}
-	return tmp.Name(), nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -27,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/numgate/numgate/client"
+	"github.com/numgate/numgate/internal/atomicfile"
 	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/core"
 	"github.com/numgate/numgate/internal/dialect/camara"
@@ -608,31 +610,10 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	}
 	key = make([]byte, 32)
 	_, _ = rand.Read(key)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-*.tmp") // mode 0600
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(key)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch err := os.Link(tmp.Name(), path); {
-	case errors.Is(err, os.ErrExist):
+	if err := atomicfile.CreateNew(path, key); errors.Is(err, fs.ErrExist) {
 		return readSecret(path) // another replica was first
-	case err != nil:
-		// File systems without hard links: a rename is atomic too, but
-		// could replace a file another process wrote in the meantime
-		// (as oauth.LoadOrCreateKeys does).
-		if err := os.Rename(tmp.Name(), path); err != nil {
-			return nil, err
-		}
+	} else if err != nil {
+		return nil, err
 	}
 	return key, nil
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/numgate/numgate/internal/atomicfile"
 )
 
 // The data directory holds one snapshot (radius.snap) and write-ahead log
@@ -255,7 +257,7 @@ func (w *wal) rotate(seq uint64) error {
 		f.Close()
 		return err
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := atomicfile.SyncDir(w.dir); err != nil {
 		f.Close()
 		return err
 	}
@@ -393,15 +395,6 @@ func (w *wal) loadSnapshot(t *Table) (uint64, error) {
 		return 0, fmt.Errorf("radius: snapshot incomplete (%d of %d records)", n, want)
 	}
 	return from, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // dump emits every stored binding, tombstone and gateway clear as framed
