@@ -23,23 +23,18 @@ import (
 )
 
 func (e *env) clientsCmd() *cobra.Command {
-	var configPath, data string
 	cmd := &cobra.Command{
 		Use:   "clients",
 		Short: "Register, list and remove clients (relying parties)",
 	}
-	cmd.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (YAML); env NUMGATE_CONFIG")
-	cmd.PersistentFlags().StringVar(&data, "data", "", "data directory (default ./numgate-data); env NUMGATE_DATA")
+	load := e.dataFlags(cmd)
 	// open opens the configured store; create says whether a SQLite data
 	// directory without a database may get a new one (add: yes; list and
 	// remove: a missing one is a mistyped --data, not an empty registry).
 	open := func(cmd *cobra.Command, create bool) (store.Store, error) {
-		cfg, fileErr := e.loadConfig(configPath)
+		cfg, fileErr := load()
 		if fileErr != nil && !config.Partial(fileErr) {
 			return nil, fileErr
-		}
-		if data != "" {
-			cfg.Data = data
 		}
 		// The store settings are checked as serve checks them: an unknown
 		// driver would otherwise fall back to SQLite, and driver postgres

@@ -15,20 +15,15 @@ import (
 )
 
 func (e *env) keysCmd() *cobra.Command {
-	var configPath, data string
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "List or rotate the ID token signing keys",
 	}
-	cmd.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (YAML); env NUMGATE_CONFIG")
-	cmd.PersistentFlags().StringVar(&data, "data", "", "data directory (default ./numgate-data); env NUMGATE_DATA")
+	load := e.dataFlags(cmd)
 	keyFile := func() (string, error) {
-		cfg, err := e.loadConfig(configPath)
+		cfg, err := load()
 		if err != nil {
 			return "", err
-		}
-		if data != "" {
-			cfg.Data = data
 		}
 		path := filepath.Join(cfg.Data, server.KeyFile)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {

@@ -130,6 +130,22 @@ func (e *env) loadConfig(path string) (config.Config, error) {
 	return config.Load(path, e.getenv)
 }
 
+// dataFlags gives cmd and its subcommands the --config and --data flags
+// of the commands that work on a gateway's data rather than serve it, and
+// returns their configuration loader: as loadConfig, with --data applied.
+func (e *env) dataFlags(cmd *cobra.Command) func() (config.Config, error) {
+	var configPath, data string
+	cmd.PersistentFlags().StringVar(&configPath, "config", "", "configuration file (YAML); env NUMGATE_CONFIG")
+	cmd.PersistentFlags().StringVar(&data, "data", "", "data directory (default ./numgate-data); env NUMGATE_DATA")
+	return func() (config.Config, error) {
+		cfg, err := e.loadConfig(configPath)
+		if data != "" {
+			cfg.Data = data
+		}
+		return cfg, err
+	}
+}
+
 func newLogger(w interface{ Write([]byte) (int, error) }, c config.Log) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
