@@ -80,7 +80,26 @@ type Store struct {
 	Driver string `yaml:"driver"`
 	// DSN is the PostgreSQL connection string (driver postgres only).
 	DSN string `yaml:"dsn"`
+	// Flows says where the OAuth flow's codes and access tokens, and the
+	// attempts they were issued for, are kept: "memory" (the default with
+	// sqlite: a verification costs no disk write, and a restart ends the
+	// flows in progress, failing closed) or "durable" (in the database,
+	// surviving a restart; the only choice with postgres, whose replicas
+	// share them).
+	Flows string `yaml:"flows"`
 }
+
+// FlowsInMemory reports whether the OAuth flow state is kept in process
+// memory (store.flows, by default memory with sqlite).
+func (s Store) FlowsInMemory() bool {
+	return s.Flows == FlowsMemory || (s.Flows == "" && s.Driver == "sqlite")
+}
+
+// Values of Store.Flows.
+const (
+	FlowsMemory  = "memory"
+	FlowsDurable = "durable"
+)
 
 // Identification is the identification policy: which identifiers are asked,
 // in which order. The first that names the subscriber wins; "not
@@ -379,6 +398,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set("NUMGATE_ISSUER", &c.Issuer)
 	set("NUMGATE_STORE_DRIVER", &c.Store.Driver)
 	set("NUMGATE_STORE_DSN", &c.Store.DSN)
+	set("NUMGATE_STORE_FLOWS", &c.Store.Flows)
 	set("NUMGATE_STATIC_BINDINGS", &c.Identification.StaticBindings)
 	set("NUMGATE_LOG_LEVEL", &c.Log.Level)
 	set("NUMGATE_RADIUS_CLIENTS", &c.Radius.Clients)
@@ -541,6 +561,15 @@ func (c Config) storeProblems() []error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("store.driver: %q is not sqlite or postgres", c.Store.Driver))
+	}
+	switch c.Store.Flows {
+	case "", FlowsDurable:
+	case FlowsMemory:
+		if c.Store.Driver == "postgres" {
+			errs = append(errs, errors.New("store.flows: memory needs store.driver sqlite: PostgreSQL replicas must share the flows, so they are kept durable"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store.flows: %q is not memory or durable", c.Store.Flows))
 	}
 	return errs
 }

@@ -79,9 +79,11 @@ func TestGoodFile(t *testing.T) {
 // problem named, at load or at validation.
 func TestBadFiles(t *testing.T) {
 	cases := map[string][]string{
-		"unknown-key.bad.yml":        {"field lisen not found"},
-		"bad-duration.bad.yml":       {`"soon" is not a duration`},
-		"dsn-without-driver.bad.yml": {"store.dsn: set, but store.driver is sqlite"},
+		"unknown-key.bad.yml":           {"field lisen not found"},
+		"bad-duration.bad.yml":          {`"soon" is not a duration`},
+		"dsn-without-driver.bad.yml":    {"store.dsn: set, but store.driver is sqlite"},
+		"flows-memory-postgres.bad.yml": {"store.flows: memory needs store.driver sqlite"},
+		"flows-unknown.bad.yml":         {`store.flows: "ram" is not memory or durable`},
 		"many.bad.yml": {
 			`listen: "nowhere" is not HOST:PORT`,
 			`store.driver: "mysql"`,
@@ -346,5 +348,35 @@ func TestDecodeErrorsNeverRepeatANumber(t *testing.T) {
 				t.Errorf("error %q: want a partial decoding error that names the line", err)
 			}
 		})
+	}
+}
+
+// TestFlowsInMemory: flows are kept in memory by default with SQLite only,
+// and store.flows (or NUMGATE_STORE_FLOWS) says otherwise.
+func TestFlowsInMemory(t *testing.T) {
+	for _, tc := range []struct {
+		driver, flows string
+		want          bool
+	}{
+		{"sqlite", "", true},
+		{"sqlite", FlowsMemory, true},
+		{"sqlite", FlowsDurable, false},
+		{"postgres", "", false},
+		{"postgres", FlowsDurable, false},
+	} {
+		s := Store{Driver: tc.driver, Flows: tc.flows}
+		if got := s.FlowsInMemory(); got != tc.want {
+			t.Errorf("driver %q flows %q: in memory %v, want %v", tc.driver, tc.flows, got, tc.want)
+		}
+	}
+	c := Default()
+	c.ApplyEnv(func(k string) string {
+		if k == "NUMGATE_STORE_FLOWS" {
+			return FlowsDurable
+		}
+		return ""
+	})
+	if c.Store.FlowsInMemory() {
+		t.Error("NUMGATE_STORE_FLOWS=durable: flows still in memory")
 	}
 }

@@ -25,6 +25,14 @@ const (
 // 6749 section 4.1.2).
 const grantCodeUsed store.GrantKind = "code_used"
 
+// FlowGrantKinds returns the kinds of grant the server keeps for the
+// length of a flow: authorization codes, access tokens and code-used
+// records. A store may keep them (and their attempts) in memory; see
+// package ephemeral.
+func FlowGrantKinds() []store.GrantKind {
+	return []store.GrantKind{store.GrantCode, store.GrantAccessToken, grantCodeUsed}
+}
+
 // tokenResponse is the RFC 6749 section 5.1 success body (plus id_token).
 type tokenResponse struct {
 	AccessToken string `json:"access_token"`

@@ -57,6 +57,9 @@ type gateway struct {
 	Clock  *clock
 	Server *server.Server
 	Config config.Config
+	// Stop stops the gateway and closes its store, as SIGTERM does; the
+	// test's clean-up calls it too (it runs once).
+	Stop func()
 }
 
 // startGateway starts a gateway; mutate may change the configuration.
@@ -95,14 +98,15 @@ func startGatewayWith(t testing.TB, mutate func(*config.Config), opts server.Opt
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		srv.Close()
 	})
-	return &gateway{URL: "http://" + cfg.Listen, Clock: clk, Server: srv, Config: cfg}
+	t.Cleanup(stop)
+	return &gateway{URL: "http://" + cfg.Listen, Clock: clk, Server: srv, Config: cfg, Stop: stop}
 }
 
 // demo returns a client for the gateway's demo client.

@@ -356,11 +356,16 @@ func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
 // registered with a secret of its own is kept.
 func TestDemoClientRetiredBehindProxy(t *testing.T) {
 	dir := t.TempDir()
-	dev := startGateway(t, func(c *config.Config) { c.Data = dir })
+	// Three gateways on one directory at once: only with durable flows
+	// (with flows in memory the directory is locked, TestDataDirLocked).
+	dev := startGateway(t, func(c *config.Config) { c.Data = dir; c.Store.Flows = config.FlowsDurable })
 	if _, err := dev.Server.Store().GetClient(t.Context(), client.DemoClientID); err != nil {
 		t.Fatalf("development start: demo client %v, want it registered", err)
 	}
-	prod := startGateway(t, func(c *config.Config) { c.Data = dir; c.TrustedProxies = []string{"127.0.0.1"} })
+	prod := startGateway(t, func(c *config.Config) {
+		c.Data, c.Store.Flows = dir, config.FlowsDurable
+		c.TrustedProxies = []string{"127.0.0.1"}
+	})
 	if _, err := prod.Server.Store().GetClient(t.Context(), client.DemoClientID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("start behind a proxy: demo client %v, want it removed", err)
 	}
@@ -371,7 +376,10 @@ func TestDemoClientRetiredBehindProxy(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	again := startGateway(t, func(c *config.Config) { c.Data = dir; c.TrustedProxies = []string{"127.0.0.1"} })
+	again := startGateway(t, func(c *config.Config) {
+		c.Data, c.Store.Flows = dir, config.FlowsDurable
+		c.TrustedProxies = []string{"127.0.0.1"}
+	})
 	if _, err := again.Server.Store().GetClient(t.Context(), client.DemoClientID); err != nil {
 		t.Errorf("a client of the demo id with its own secret: %v, want it kept", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -45,6 +46,7 @@ import (
 	"github.com/numgate/numgate/internal/ratelimit"
 	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/clientcache"
+	"github.com/numgate/numgate/internal/store/ephemeral"
 	"github.com/numgate/numgate/internal/web"
 )
 
@@ -90,6 +92,9 @@ type Server struct {
 	reloaders []func() error
 	// radius is the RADIUS accounting feed, when configured.
 	radius *radius.Server
+	// dataLock is held while the gateway keeps flows in memory, so that
+	// no second gateway serves the same SQLite file.
+	dataLock *flock.Flock
 }
 
 // New opens the store (or takes over opts.Store) and assembles the gateway.
@@ -116,11 +121,26 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *Server, err e
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	if cfg.Store.FlowsInMemory() {
+		if s.dataLock, err = lockData(cfg.Data); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				s.dataLock.Unlock()
+			}
+		}()
+	}
 	if st == nil {
 		if st, err = OpenStore(ctx, cfg); err != nil {
 			st = nil // nothing to close, whatever the backend returned
 			return nil, err
 		}
+	}
+	if cfg.Store.FlowsInMemory() {
+		// One process serves this store: the flow's codes, tokens and
+		// attempts need not cost a durable write each (package ephemeral).
+		st = ephemeral.New(st, ephemeral.Options{Kinds: oauth.FlowGrantKinds()})
 	}
 	// Every authorization and token request reads its client: cache the
 	// registry briefly (changes by another process show within the TTL).
@@ -456,7 +476,11 @@ func (s *Server) Close() error {
 	if s.radius != nil {
 		_ = s.radius.Close() // a no-op once the feed has served
 	}
-	return s.store.Close()
+	err := s.store.Close()
+	if s.dataLock != nil {
+		s.dataLock.Unlock()
+	}
+	return err
 }
 
 // listenUDP binds the UDP address addr (HOST:PORT).

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/gofrs/flock"
+
 	"github.com/numgate/numgate/internal/config"
 	"github.com/numgate/numgate/internal/store"
 	"github.com/numgate/numgate/internal/store/postgres"
@@ -34,3 +36,22 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 
 // SQLitePath is the SQLite database file of cfg: DATA/numgate.db.
 func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.Data, "numgate.db") }
+
+// lockFile is the file in the data directory that a gateway keeping flows
+// in memory holds locked.
+const lockFile = "numgate.lock"
+
+// lockData takes the data directory's lock, or says that another gateway
+// serves it: two gateways on one SQLite file would not see each other's
+// codes and tokens when flows are kept in memory.
+func lockData(dir string) (*flock.Flock, error) {
+	l := flock.New(filepath.Join(dir, lockFile))
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: lock: %w", dir, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("data directory %s is in use by another numgate serve (it keeps flows in memory, store.flows); stop that one first, or use store.driver postgres for several gateways", dir)
+	}
+	return l, nil
+}
