@@ -73,9 +73,11 @@ type Store struct {
 	max         int
 	keep        time.Duration
 
-	// uniq is held by every write that creates an attempt or a grant, in
-	// either tier, from its check that the ID or key is free to its end,
-	// so that the two tiers never hold one ID or key. Taken before mu.
+	// uniq is held by every write that creates an attempt (in either
+	// tier) and by redemptions, from the check that an ID or key is free
+	// to the write that takes it, so that the two tiers never hold one
+	// attempt ID. A grant kind lives in one tier only, so PutGrant checks
+	// its key there alone. Taken before mu.
 	uniq     sync.Mutex
 	mu       sync.Mutex
 	attempts map[string]*attempt
@@ -251,22 +253,19 @@ func (s *Store) DueReports(ctx context.Context, now time.Time, limit int) ([]sto
 }
 
 // PutGrant keeps g in memory if its kind is kept there, else hands it to
-// the durable store; a grant (Kind, Key) live in either is ErrAlreadyExists.
+// the durable store. A kind lives in one tier only, so its key is checked
+// there alone (and a jti, say, never waits for the memory tier's locks).
 func (s *Store) PutGrant(ctx context.Context, g store.Grant) error {
-	s.uniq.Lock()
-	defer s.uniq.Unlock()
-	s.mu.Lock()
-	taken := s.liveGrant(grantKey{g.Kind, g.Key}, g.CreatedAt)
-	if !taken && s.kinds[g.Kind] {
-		s.putGrant(g)
-		s.mu.Unlock()
-		return nil
+	if !s.kinds[g.Kind] {
+		return s.Store.PutGrant(ctx, g)
 	}
-	s.mu.Unlock()
-	if taken {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.liveGrant(grantKey{g.Kind, g.Key}, g.CreatedAt) {
 		return store.ErrAlreadyExists
 	}
-	return s.Store.PutGrant(ctx, g)
+	s.putGrant(g)
+	return nil
 }
 
 // GetGrant returns an unexpired grant.
