@@ -323,30 +323,47 @@ func (s *Store) RedeemGrant(ctx context.Context, kind store.GrantKind, key strin
 	if m != nil {
 		old = clone(m.a)
 	}
-	r, err := fn(cloneGrant(g), clone(old))
+	r, mem, _, err := s.decide(ctx, k, g, old, fn)
 	if err != nil {
 		return store.Grant{}, store.Attempt{}, err
 	}
-	if r.Attempt != nil && (old.ID == "" || r.Attempt.ID != old.ID) {
-		return store.Grant{}, store.Attempt{}, errAttemptChanged
-	}
-	mem, dur, err := s.split(k, r.Grants)
-	if err != nil {
-		return store.Grant{}, store.Attempt{}, err
-	}
-	if err := s.putDurable(context.WithoutCancel(ctx), dur); err != nil { // fn decided: the writes complete
-		return store.Grant{}, store.Attempt{}, err
-	}
-	s.dropGrant(k)
 	at := old
 	if r.Attempt != nil {
 		at = stored(*r.Attempt)
 		m.a, m.version = at, m.version+1
 	}
+	s.replaceGrant(k, mem)
+	return g, clone(at), nil
+}
+
+// decide runs a redemption's fn on grant g and attempt cur, checks the
+// attempt it returns, sorts the grants it stores by tier and puts those of
+// durable kinds (which it returns too, so that they can be undone). The
+// caller holds uniq and mu.
+func (s *Store) decide(ctx context.Context, k grantKey, g store.Grant, cur store.Attempt,
+	fn func(store.Grant, store.Attempt) (store.Redemption, error)) (r store.Redemption, mem, dur []store.Grant, err error) {
+	if r, err = fn(cloneGrant(g), clone(cur)); err != nil {
+		return store.Redemption{}, nil, nil, err
+	}
+	if r.Attempt != nil && (cur.ID == "" || r.Attempt.ID != cur.ID) {
+		return store.Redemption{}, nil, nil, errAttemptChanged
+	}
+	if mem, dur, err = s.split(k, r.Grants); err != nil {
+		return store.Redemption{}, nil, nil, err
+	}
+	if err := s.putDurable(context.WithoutCancel(ctx), dur); err != nil { // fn decided: the writes complete
+		return store.Redemption{}, nil, nil, err
+	}
+	return r, mem, dur, nil
+}
+
+// replaceGrant removes the redeemed grant k from memory and puts the
+// grants of memory kinds its redemption stores. The caller holds mu.
+func (s *Store) replaceGrant(k grantKey, mem []store.Grant) {
+	s.dropGrant(k)
 	for _, ng := range mem {
 		s.putGrant(ng)
 	}
-	return g, clone(at), nil
 }
 
 // redeemWithDurableAttempt redeems grant k of memory whose attempt is in
@@ -365,21 +382,11 @@ func (s *Store) redeemWithDurableAttempt(ctx context.Context, k grantKey, g stor
 		if err != nil {
 			return store.Grant{}, store.Attempt{}, err
 		}
-		r, err := fn(cloneGrant(g), clone(cur))
-		if err != nil {
-			return store.Grant{}, store.Attempt{}, err
-		}
-		if r.Attempt != nil && (cur.ID == "" || r.Attempt.ID != cur.ID) {
-			return store.Grant{}, store.Attempt{}, errAttemptChanged
-		}
-		mem, dur, err := s.split(k, r.Grants)
+		r, mem, dur, err := s.decide(ctx, k, g, cur, fn)
 		if err != nil {
 			return store.Grant{}, store.Attempt{}, err
 		}
 		wctx := context.WithoutCancel(ctx) // fn decided: the writes complete
-		if err := s.putDurable(wctx, dur); err != nil {
-			return store.Grant{}, store.Attempt{}, err
-		}
 		at := cur
 		if r.Attempt != nil {
 			at, err = s.Store.UpdateAttempt(wctx, cur.ID, func(now store.Attempt) (store.Attempt, error) {
@@ -396,10 +403,7 @@ func (s *Store) redeemWithDurableAttempt(ctx context.Context, k grantKey, g stor
 				return store.Grant{}, store.Attempt{}, err
 			}
 		}
-		s.dropGrant(k)
-		for _, ng := range mem {
-			s.putGrant(ng)
-		}
+		s.replaceGrant(k, mem)
 		return g, at, nil
 	}
 }
